@@ -1,0 +1,184 @@
+"""``impasto stylize``: repaint an image file in the style of one or more others."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+
+import numpy as np
+
+from ..engine import (
+    OutOfMemory,
+    Progress,
+    StyleCancelled,
+    StyleDiverged,
+    StyleEngine,
+    StyleSettings,
+)
+from ..weights import WeightsError
+from . import exit_codes
+from .image_io import ImageFileError, read_image, write_image
+from .progress_bar import ProgressBar
+
+DEFAULTS = StyleSettings()
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "stylize",
+        help="repaint an image in the style of one or more style images",
+        description=(
+            "Repaint CONTENT in the style of STYLE (several styles are blended). The result keeps "
+            "CONTENT's size and transparency. Runs on the Impasto daemon (started if needed) "
+            "unless --local is given."
+        ),
+        epilog=(
+            "examples:\n"
+            "  impasto stylize photo.jpg starry.jpg -o out.png\n"
+            "  impasto stylize photo.jpg a.jpg b.jpg --style-blend 0.7,0.3 --preserve-colors \\\n"
+            "          -o out.png\n"
+            "  impasto stylize photo.jpg starry.jpg --size 1024 --iterations 500 -o big.png"
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("content", help="the image to repaint")
+    p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
+    p.add_argument("-o", "--output", required=True,
+                   help="where to write the result (PNG keeps transparency)")
+    q = p.add_argument_group("look")
+    q.add_argument("--style-weight", type=float, default=DEFAULTS.style_weight,
+                   help="how strongly the style is applied (default %(default)g)")
+    q.add_argument("--content-weight", type=float, default=DEFAULTS.content_weight,
+                   help="how much of the content's structure is kept (default %(default)g)")
+    q.add_argument("--tv-weight", type=float, default=DEFAULTS.tv_weight,
+                   help="smoothing against speckle, e.g. 1e-3 (default %(default)g)")
+    q.add_argument("--style-blend", type=_floats, default=None, metavar="W1,W2,…",
+                   help="weights of the style images, e.g. 0.7,0.3 (default: equal)")
+    q.add_argument("--style-scale", type=float, default=DEFAULTS.style_scale,
+                   help="size of style features relative to the content; <1 gives finer strokes "
+                        "(default %(default)g)")
+    q.add_argument("--preserve-colors", action="store_true",
+                   help="keep the content's original colours, take only the style's texture")
+    r = p.add_argument_group("quality and speed")
+    r.add_argument("--size", type=int, default=DEFAULTS.size,
+                   help="long side to paint at, in pixels; 0 = the content's full size "
+                        "(default %(default)s); the result is returned at the content's own size")
+    r.add_argument("--iterations", type=int, default=DEFAULTS.iterations,
+                   help="optimisation steps at the finest scale (default %(default)s)")
+    r.add_argument("--no-multiscale", dest="multiscale", action="store_false",
+                   help="optimise at the final size only instead of coarse-to-fine")
+    r.add_argument("--optimizer", choices=("lbfgs", "adam"), default=DEFAULTS.optimizer,
+                   help="lbfgs converges in fewer steps; adam uses less memory "
+                        "(default %(default)s)")
+    r.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate,
+                   help="Adam's step size (default %(default)g)")
+    r.add_argument("--init", choices=("content", "noise", "style"), default=DEFAULTS.init,
+                   help="starting image (default %(default)s)")
+    r.add_argument("--seed", type=int, default=DEFAULTS.seed,
+                   help="random seed; the same seed gives the same picture (default %(default)s)")
+    m = p.add_argument_group("model and device")
+    m.add_argument("--model", choices=("vgg19", "vgg16"), default=DEFAULTS.model,
+                   help="network (default %(default)s)")
+    m.add_argument("--pooling", choices=("avg", "max"), default=DEFAULTS.pooling,
+                   help="pooling layers (default %(default)s, smoother results)")
+    m.add_argument("--device", default="auto",
+                   help="auto, cpu, cuda or cuda:N; with --local only (default %(default)s)")
+    m.add_argument("--weights", default="torchvision",
+                   help="torchvision, random (a demo, not a real model) or a .pth file; "
+                        "with --local only (default %(default)s)")
+    m.add_argument("--local", action="store_true",
+                   help="run in this process instead of through the daemon")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        return tuple(float(x) for x in text.split(","))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"expected numbers separated by commas, got {text!r}"
+        ) from exc
+
+
+def settings_from_args(args: argparse.Namespace) -> StyleSettings:
+    return StyleSettings(
+        model=args.model, pooling=args.pooling, size=args.size, iterations=args.iterations,
+        optimizer=args.optimizer, init=args.init, content_weight=args.content_weight,
+        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        learning_rate=args.learning_rate, style_blend=args.style_blend,
+        style_scale=args.style_scale, preserve_colors=args.preserve_colors, seed=args.seed,
+        multiscale=args.multiscale,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = settings_from_args(args)
+        settings.blend_for(len(args.styles))
+    except ValueError as exc:
+        print(f"impasto: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    try:
+        content = read_image(args.content)
+        styles = [read_image(s) for s in args.styles]
+    except ImageFileError as exc:
+        print(f"impasto: {exc}", file=sys.stderr)
+        return exit_codes.BAD_IMAGE
+    bar = ProgressBar(enabled=not args.quiet)
+    if args.local:
+        code, result = _run_local(args, content, styles, settings, bar)
+    else:
+        from .remote_cmds import stylize_via_daemon
+
+        code, result = stylize_via_daemon(args, content, styles, settings, bar)
+    if result is None:
+        return code
+    try:
+        write_image(args.output, result)
+    except ImageFileError as exc:
+        print(f"impasto: {exc}", file=sys.stderr)
+        return exit_codes.BAD_IMAGE
+    return code
+
+
+def _run_local(
+    args: argparse.Namespace,
+    content: np.ndarray,
+    styles: list[np.ndarray],
+    settings: StyleSettings,
+    bar: ProgressBar,
+) -> tuple[int, np.ndarray | None]:
+    cancel = threading.Event()
+    try:
+        engine = StyleEngine(device=args.device, weights=args.weights, models=(settings.model,))
+    except (WeightsError, ValueError) as exc:
+        print(f"impasto: {exc}", file=sys.stderr)
+        return (exit_codes.WEIGHTS if isinstance(exc, WeightsError) else exit_codes.USAGE), None
+    info = engine.weights_info[settings.model]
+    if info.is_random:
+        print(f"impasto: warning: {info.label}; the result shows no real style", file=sys.stderr)
+
+    def on_progress(p: Progress) -> None:
+        bar.update(p.iteration, p.total, p.stage, p.scale, p.scales, p.loss, p.elapsed)
+
+    try:
+        rgba, stats = engine.stylize(content, styles, settings, on_progress, cancel, 0.1)
+    except KeyboardInterrupt:
+        bar.close("cancelled")
+        return exit_codes.CANCELLED, None
+    except StyleCancelled:
+        bar.close("cancelled")
+        return exit_codes.CANCELLED, None
+    except OutOfMemory as exc:
+        bar.close(f"impasto: {exc}")
+        return exit_codes.OUT_OF_MEMORY, None
+    except StyleDiverged as exc:
+        bar.close(f"impasto: {exc}")
+        return exit_codes.DIVERGED, None
+    bar.close(
+        f"done in {stats.seconds:.1f}s on {stats.device}, {stats.iterations} iterations, "
+        f"seed {stats.seed}, {stats.model} ({stats.weights})"
+    )
+    return exit_codes.OK, rgba

@@ -1,0 +1,17 @@
+"""Gatys et al. (2015) neural style transfer on a warm VGG, average pooling by default."""
+
+from .engine import StyleEngine, resolve_device
+from .results import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleError, StyleStats
+from .settings import StyleSettings
+
+__all__ = [
+    "OutOfMemory",
+    "Progress",
+    "StyleCancelled",
+    "StyleDiverged",
+    "StyleEngine",
+    "StyleError",
+    "StyleSettings",
+    "StyleStats",
+    "resolve_device",
+]

@@ -1,0 +1,47 @@
+"""Loss modules, each holding its target as a buffer so they move with ``.to(device)``."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Channel correlations normalised by C·H·W, accumulated in fp32 even under autocast."""
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w).float()
+    with torch.autocast(device_type=features.device.type, enabled=False):
+        return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+
+
+class ContentLoss(nn.Module):
+    """Mean squared error between features and the content image's features."""
+
+    def __init__(self, target: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target.detach().float())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(features.float(), self.target.expand_as(features))
+
+
+class StyleLoss(nn.Module):
+    """Mean squared error between Gram matrices; the target may blend several style images."""
+
+    def __init__(self, target_gram: torch.Tensor) -> None:
+        super().__init__()
+        self.register_buffer("target", target_gram.detach().float())
+
+    def forward(self, features: torch.Tensor) -> torch.Tensor:
+        gram = gram_matrix(features)
+        return F.mse_loss(gram, self.target.expand_as(gram))
+
+
+class TVLoss(nn.Module):
+    """Total variation: mean squared difference of neighbouring pixels, against speckle."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        dx = image[..., :, 1:] - image[..., :, :-1]
+        dy = image[..., 1:, :] - image[..., :-1, :]
+        return dx.float().pow(2).mean() + dy.float().pow(2).mean()

@@ -1,0 +1,75 @@
+"""The Gatys objective: one forward pass of VGG, weighted content + style + TV losses."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from .vgg import VGGFeatures
+
+
+@dataclass
+class LossParts:
+    total: torch.Tensor
+    content: torch.Tensor
+    style: torch.Tensor
+    tv: torch.Tensor
+
+
+class StyleObjective(nn.Module):
+    """Scores an image against fixed targets; only the image passed in gets a gradient."""
+
+    def __init__(
+        self,
+        net: VGGFeatures,
+        content_layer: str,
+        content_target: torch.Tensor,
+        style_targets: Mapping[str, torch.Tensor],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        style_layer_weights: Mapping[str, float] | None = None,
+    ) -> None:
+        super().__init__()
+        self.net = net
+        self.content_layer = content_layer
+        self.content_loss = ContentLoss(content_target)
+        self.style_losses = nn.ModuleDict({k: StyleLoss(v) for k, v in style_targets.items()})
+        self.tv_loss = TVLoss()
+        self.weights = (content_weight, style_weight, tv_weight)
+        self.layer_weights = dict(style_layer_weights or {k: 1.0 for k in style_targets})
+        self.wanted = {content_layer, *style_targets}
+
+    def forward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
+        content_w, style_w, tv_w = self.weights
+        with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
+            feats = self.net(image, self.wanted)
+        content = self.content_loss(feats[self.content_layer])
+        style = sum(
+            self.layer_weights[k] * loss(feats[k]) for k, loss in self.style_losses.items()
+        )
+        tv = self.tv_loss(image) if tv_w > 0 else image.new_zeros(())
+        total = content_w * content + style_w * style + tv_w * tv
+        return LossParts(total, content, style, tv)
+
+
+@torch.no_grad()
+def style_grams(
+    net: VGGFeatures, image: torch.Tensor, layers: Sequence[str], autocast: bool = False
+) -> dict[str, torch.Tensor]:
+    """Gram matrices of one style image, the only thing the optimisation needs from it."""
+    with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
+        feats = net(image, layers)
+    return {k: gram_matrix(feats[k]) for k in layers}
+
+
+@torch.no_grad()
+def content_features(
+    net: VGGFeatures, image: torch.Tensor, layer: str, autocast: bool = False
+) -> torch.Tensor:
+    with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
+        return net(image, [layer])[layer].float()

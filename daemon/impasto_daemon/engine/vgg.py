@@ -1,0 +1,92 @@
+"""VGG as a feature extractor: the layers users know by name, average pooling, frozen.
+
+Built from torchvision's architecture so any torchvision-format weights load unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import torch
+from torch import nn
+from torchvision import models as tv_models
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+# Convolutions per block; the only difference between the two networks.
+BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
+
+CONTENT_LAYER = "relu4_2"
+STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+
+def layer_names(model: str) -> list[str]:
+    """Names of torchvision's ``features`` modules in order: conv1_1, relu1_1, …, pool5."""
+    names = []
+    for block, convs in enumerate(BLOCKS[model], start=1):
+        for i in range(1, convs + 1):
+            names += [f"conv{block}_{i}", f"relu{block}_{i}"]
+        names.append(f"pool{block}")
+    return names
+
+
+class VGGFeatures(nn.Module):
+    """Maps an RGB image in [0, 1] to the named activations asked for.
+
+    ImageNet normalisation happens inside, so callers never think about it; the network is cut
+    after the deepest layer in use, and its parameters never receive gradients.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        state_dict: Mapping[str, torch.Tensor],
+        layers: Iterable[str],
+        pooling: str = "avg",
+    ) -> None:
+        super().__init__()
+        if model not in BLOCKS:
+            raise ValueError(f"unknown model {model!r}; choose from {', '.join(BLOCKS)}")
+        names = layer_names(model)
+        wanted = set(layers)
+        missing = wanted - set(names)
+        if missing:
+            raise ValueError(f"{model} has no layer(s) {', '.join(sorted(missing))}")
+        # Built on the meta device: torchvision's layout without initialising 140M parameters
+        # (mostly the classifier we drop) that the state dict replaces anyway.
+        with torch.device("meta"):
+            features = getattr(tv_models, model)(weights=None).features
+        features.load_state_dict(dict(state_dict), assign=True)
+        depth = max(names.index(n) for n in wanted) + 1
+        self.names = names[:depth]
+        self.layers = nn.ModuleList(_replace_pooling(m, pooling) for m in list(features)[:depth])
+        self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def forward(self, image: torch.Tensor, wanted: Iterable[str]) -> dict[str, torch.Tensor]:
+        wanted = set(wanted)
+        out: dict[str, torch.Tensor] = {}
+        x = (image - self.mean) / self.std
+        if x.is_cuda:
+            x = x.contiguous(memory_format=torch.channels_last)  # tensor cores' preferred layout
+        for name, layer in zip(self.names, self.layers):
+            x = layer(x)
+            if name in wanted:
+                out[name] = x
+                if len(out) == len(wanted):
+                    break
+        return out
+
+
+def _replace_pooling(module: nn.Module, pooling: str) -> nn.Module:
+    if isinstance(module, nn.ReLU):
+        return nn.ReLU(inplace=False)  # in-place would overwrite activations we read
+    if isinstance(module, nn.MaxPool2d):
+        if pooling == "avg":
+            return nn.AvgPool2d(kernel_size=2, stride=2)
+        if pooling != "max":
+            raise ValueError(f"pooling must be 'avg' or 'max', got {pooling!r}")
+    return module
