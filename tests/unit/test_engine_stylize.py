@@ -1,0 +1,182 @@
+"""End-to-end behaviour of StyleEngine.stylize on tiny images with random weights."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from conftest import smooth_image
+
+from impasto_daemon.engine import StyleCancelled, StyleDiverged, StyleSettings
+from impasto_daemon.engine.color import rgb_to_yiq
+from impasto_daemon.engine.scales import iterations_per_scale, plan_scales, process_size
+
+FAST = dict(size=48, iterations=6, multiscale=False)
+
+
+def test_output_is_rgba_at_content_size_with_alpha_untouched(engine, rng):
+    content = smooth_image(rng, 37, 53, 4)
+    content[..., 3] = rng.integers(0, 256, (37, 53), dtype=np.uint8)
+    out, stats = engine.stylize(content, [smooth_image(rng, 40, 40)], StyleSettings(**FAST))
+    assert out.shape == (37, 53, 4) and out.dtype == np.uint8
+    assert np.array_equal(out[..., 3], content[..., 3])
+    assert not np.array_equal(out[..., :3], content[..., :3])
+    assert stats.iterations == 6 and stats.device == "cpu" and "RANDOM" in stats.weights
+
+
+def test_same_seed_same_picture_other_seed_differs(engine, rng):
+    content, style = smooth_image(rng, 32, 32), smooth_image(rng, 32, 32)
+    settings = StyleSettings(**FAST, init="noise", seed=7)
+    a, _ = engine.stylize(content, [style], settings)
+    b, _ = engine.stylize(content, [style], settings)
+    c, _ = engine.stylize(content, [style], StyleSettings(**FAST, init="noise", seed=8))
+    assert np.array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+def test_loss_falls_and_progress_reports_every_iteration(engine, rng):
+    events = []
+    settings = StyleSettings(**FAST)
+    engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings, events.append)
+    steps = [e for e in events if e.stage == "optimising"]
+    assert [e.iteration for e in steps] == list(range(1, 7))
+    assert steps[-1].loss < steps[0].loss
+    assert events[0].stage == "targets" and events[-1].stage == "finishing"
+    assert all(e.total == 6 for e in events)
+
+
+@pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
+def test_cancel_stops_within_one_iteration(engine, rng, optimizer):
+    cancel = threading.Event()
+    seen = []
+
+    def on_progress(p):
+        seen.append(p.iteration)
+        if p.iteration == 2:
+            cancel.set()
+
+    settings = StyleSettings(size=48, iterations=50, optimizer=optimizer, multiscale=False)
+    with pytest.raises(StyleCancelled):
+        engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings,
+                       on_progress, cancel)
+    assert max(seen) == 2
+
+
+def test_blend_weights_move_the_result_between_styles(engine, rng):
+    content = smooth_image(rng, 32, 32)
+    red = np.zeros((32, 32, 3), np.uint8)
+    red[..., 0] = 230
+    blue = np.zeros((32, 32, 3), np.uint8)
+    blue[..., 2] = 230
+    base = dict(FAST, iterations=15, style_weight=1e6)
+
+    def mean_rgb(blend):
+        out, _ = engine.stylize(content, [red, blue], StyleSettings(**base, style_blend=blend))
+        return out[..., :3].reshape(-1, 3).mean(0)
+
+    mostly_red, mostly_blue = mean_rgb((0.9, 0.1)), mean_rgb((0.1, 0.9))
+    assert mostly_red[0] - mostly_red[2] > mostly_blue[0] - mostly_blue[2]
+    with pytest.raises(ValueError, match="2 style images"):
+        engine.stylize(content, [red, blue], StyleSettings(**FAST, style_blend=(1.0,)))
+
+
+def test_preserve_colors_keeps_content_chroma(engine, rng):
+    content = smooth_image(rng, 32, 32)
+    style = np.zeros((32, 32, 3), np.uint8)
+    style[..., 1] = rng.integers(0, 255, (32, 32))  # green noise
+    settings = StyleSettings(**dict(FAST, style_weight=1e6), preserve_colors=True)
+    out, _ = engine.stylize(content, [style], settings)
+    plain, _ = engine.stylize(content, [style], StyleSettings(**dict(FAST, style_weight=1e6)))
+
+    def chroma(a):
+        return rgb_to_yiq(torch.from_numpy(a[..., :3]).permute(2, 0, 1)[None].float() / 255)[:, 1:]
+
+    kept = (chroma(out) - chroma(content)).abs().mean().item()
+    lost = (chroma(plain) - chroma(content)).abs().mean().item()
+    assert kept < 0.01  # rounding to uint8 and clipping only
+    assert lost > 3 * kept
+    luma = rgb_to_yiq(torch.from_numpy(out[..., :3]).permute(2, 0, 1)[None].float() / 255)[:, 0]
+    luma_c = rgb_to_yiq(torch.from_numpy(content).permute(2, 0, 1)[None].float() / 255)[:, 0]
+    assert (luma - luma_c).abs().mean() > 0.005  # the style still changed the luminance
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 4), (3, 5, 2), (7, 61, 1), (33, 17, 3)])
+def test_odd_tiny_and_grey_inputs(engine, rng, shape):
+    content = rng.integers(0, 256, shape, dtype=np.uint8)
+    out, _ = engine.stylize(content, [smooth_image(rng, 20, 20)], StyleSettings(**FAST))
+    assert out.shape == shape[:2] + (4,)
+    if shape[2] in (2, 4):
+        assert np.array_equal(out[..., 3], content[..., -1])
+    else:
+        assert (out[..., 3] == 255).all()
+
+
+def test_greyscale_style_image(engine, rng):
+    out, _ = engine.stylize(smooth_image(rng, 24, 24), [smooth_image(rng, 24, 24, 1)],
+                            StyleSettings(**FAST))
+    assert out.shape == (24, 24, 4)
+
+
+def test_divergence_is_an_error_not_a_black_image(engine, rng):
+    huge = 3.4e38  # near float32's maximum: any loss above 1 overflows to infinity
+    settings = StyleSettings(**FAST, init="noise", style_weight=huge, content_weight=huge,
+                             tv_weight=huge)
+    with pytest.raises(StyleDiverged, match="NaN|infinite"):
+        engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings)
+
+
+def test_multiscale_plan_and_progress(engine, rng):
+    assert plan_scales(512, 384, True) == [(128, 96), (256, 192), (512, 384)]
+    assert plan_scales(200, 100, True) == [(200, 100)]
+    assert iterations_per_scale(100, 3) == [50, 50, 100]
+    assert process_size(4000, 3000, 512) == (512, 384)
+    assert process_size(100, 50, 512) == (100, 50)  # never upscaled beyond the layer
+    assert process_size(2, 200, None) == (16, 1600)  # tiny short side lifted to 16
+    events = []
+    settings = StyleSettings(size=256, iterations=2, multiscale=True)
+    out, stats = engine.stylize(smooth_image(rng, 64, 256), [smooth_image(rng, 32, 32)], settings,
+                                events.append)
+    assert stats.sizes == [(32, 128), (64, 256)]
+    assert {e.scale for e in events} == {1, 2} and stats.iterations == 3
+    assert out.shape == (64, 256, 4)
+
+
+def test_style_targets_are_cached_across_jobs(engine, rng):
+    content, style = smooth_image(rng, 32, 32), smooth_image(rng, 30, 30)
+    settings = StyleSettings(**dict(FAST, iterations=1))
+    _, first = engine.stylize(content, [style], settings)
+    _, second = engine.stylize(content, [style], settings)
+    assert first.target_cache_hits == 0 and second.target_cache_hits == 1
+
+
+def test_init_from_style_and_noise_differ_from_content_init(engine, rng):
+    content, style = smooth_image(rng, 32, 32), smooth_image(rng, 32, 32)
+    one_step = dict(FAST, iterations=1)
+    outs = {
+        init: engine.stylize(content, [style], StyleSettings(**one_step, init=init))[0]
+        for init in ("content", "noise", "style")
+    }
+    assert not np.array_equal(outs["content"], outs["noise"])
+    assert not np.array_equal(outs["content"], outs["style"])
+
+
+def test_preview_is_small_and_only_when_asked(engine, rng):
+    events = []
+    engine.stylize(smooth_image(rng, 40, 60), [smooth_image(rng, 32, 32)],
+                   StyleSettings(**FAST), events.append, preview_interval=0.0)
+    previews = [e.preview for e in events if e.preview is not None]
+    assert previews and previews[-1].shape == (32, 48, 3)
+
+
+def test_settings_validation_messages():
+    with pytest.raises(ValueError, match="model must be one of"):
+        StyleSettings(model="resnet")
+    with pytest.raises(ValueError, match="unknown setting"):
+        StyleSettings.from_dict({"colour": 1})
+    with pytest.raises(ValueError, match="iterations"):
+        StyleSettings.from_dict({"iterations": "many"})
+    round_trip = StyleSettings.from_dict(StyleSettings(style_blend=(1, 2)).to_dict())
+    assert round_trip.style_blend == (1, 2)
+    assert StyleSettings(size=0).size is None
