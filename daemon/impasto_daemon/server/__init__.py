@@ -1,0 +1,1 @@
+"""The ZeroMQ service around the engine: socket loop, job queue, workers, security, assembly."""

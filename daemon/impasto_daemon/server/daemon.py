@@ -1,0 +1,202 @@
+"""Assembly of the daemon: claim the endpoint, load the engine once, bind, serve, shut down.
+
+SIGTERM/SIGINT (or a local ``stop`` request) end it: queued jobs are answered
+``shutting_down``, the running job is cancelled (it stops within one iteration), sockets close
+with LINGER set, the socket and announce files are removed, and the exit status is 0.
+Torch is imported only after the endpoint is claimed, so "already running" answers at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import zmq
+
+from impasto_wire import endpoints as E
+from impasto_wire.protocol import Limits
+
+from .instance import AlreadyRunning, EndpointClaim, prepare_ipc_folder
+from .security import CurveServer, CurveServerConfig, SecurityError, check_bind_policy
+
+log = logging.getLogger("impasto.daemon")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2  # bad endpoint, refused bind, bad keys, bad device
+EXIT_ALREADY_RUNNING = 3
+EXIT_WEIGHTS = 4  # same number as the CLI's exit code for missing weights
+
+LINGER_MS = 500
+
+
+@dataclass
+class DaemonConfig:
+    endpoint: str | None = None  # None: the default local endpoint
+    device: str = "auto"
+    models: tuple[str, ...] = ("vgg19",)
+    weights: str = "torchvision"
+    seed: int = 0
+    curve: CurveServerConfig | None = None
+    limits: Limits = field(default_factory=Limits)
+    client_timeout: float = 10.0
+    target_cache_bytes: int = 256 * 2**20
+    style_cache_bytes: int = 128 * 2**20
+    shutdown_grace: float = 10.0
+    announce: bool = True
+
+
+def daemon_version() -> str:
+    try:
+        from importlib.metadata import version
+
+        return version("impasto")
+    except Exception:
+        return "0+unknown"
+
+
+def run_daemon(config: DaemonConfig) -> int:
+    """Serve until told to stop; returns the process exit status."""
+    explicit = config.endpoint is not None
+    endpoint = config.endpoint or E.default_endpoint()
+    try:
+        E.check_endpoint(endpoint)
+        check_bind_policy(endpoint, config.curve)
+        loose = prepare_ipc_folder(endpoint)
+    except (E.EndpointError, SecurityError, OSError) as exc:
+        return _fail(EXIT_CONFIG, str(exc))
+    if loose is not None:
+        log.warning("socket folder %s is accessible to other users; prefer a 0700 folder", loose)
+    claim = EndpointClaim(endpoint)
+    try:
+        claim.acquire()
+    except AlreadyRunning as exc:
+        return _fail(EXIT_ALREADY_RUNNING, str(exc))
+    try:
+        return _serve(config, endpoint, claim, explicit)
+    finally:
+        claim.release()
+
+
+def _fail(code: int, message: str) -> int:
+    print(f"impasto-daemon: {message}", file=sys.stderr)
+    return code
+
+
+def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: bool) -> int:
+    from ..engine import StyleEngine
+    from ..engine.target_cache import TargetCache
+    from ..weights import WeightsError
+    from .images import DecodedStyles, configure_pillow
+    from .jobs import JobQueue
+    from .outbox import Outbox
+    from .router import DaemonInfo, Router
+    from .worker import Worker
+
+    try:
+        engine = StyleEngine(device=config.device, weights=config.weights, models=config.models,
+                             seed=config.seed, target_cache=TargetCache(config.target_cache_bytes))
+    except WeightsError as exc:
+        return _fail(EXIT_WEIGHTS, str(exc))
+    except (ValueError, RuntimeError) as exc:
+        return _fail(EXIT_CONFIG, f"cannot start the engine: {exc}")
+    configure_pillow(config.limits.max_pixels)
+
+    ctx = zmq.Context()
+    curve = None
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, LINGER_MS)
+    sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # sending to a vanished client raises: cancel its job
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a reconnecting client keeps its identity
+    sock.setsockopt(zmq.MAXMSGSIZE, config.limits.max_message_bytes)
+    try:
+        if config.curve is not None:
+            curve = CurveServer(ctx, config.curve)
+            curve.apply(sock)
+        endpoint = _bind(sock, endpoint, explicit)
+    except (SecurityError, AlreadyRunning, zmq.ZMQError) as exc:
+        sock.close(0)
+        if curve is not None:
+            curve.stop()
+        ctx.term()
+        code = EXIT_ALREADY_RUNNING if isinstance(exc, AlreadyRunning) else EXIT_CONFIG
+        return _fail(code, str(exc))
+
+    outbox, queue = Outbox(), JobQueue()
+    styles = DecodedStyles(config.style_cache_bytes)
+    device = str(engine.device)
+    info = DaemonInfo(
+        daemon_version=daemon_version(), device=device, devices=_devices(), endpoint=endpoint,
+        models=[{"name": name, "label": wi.label, "source": wi.source, "random": wi.is_random}
+                for name, wi in engine.weights_info.items()],
+    )
+
+    def cache_status() -> dict[str, Any]:
+        t = engine.targets
+        return {"target_cache": {"entries": len(t), "bytes": t.nbytes, "hits": t.hits,
+                                 "misses": t.misses},
+                "style_cache": {"entries": len(styles), "bytes": styles.nbytes,
+                                "hits": styles.hits}}
+
+    router = Router(sock, outbox, queue, config.limits, info, client_timeout=config.client_timeout,
+                    local_transport=endpoint.startswith("ipc://") and config.curve is None,
+                    extra_status=cache_status)
+    worker = Worker(engine, queue, outbox, styles, config.limits.max_pixels)
+    worker.start()
+    if config.announce:
+        E.write_announced(endpoint)
+    previous = {s: signal.signal(s, lambda *_: router.request_stop())
+                for s in (signal.SIGTERM, signal.SIGINT)}
+    for model in info.models:
+        if model["random"]:
+            log.warning("model %s: %s", model["name"], model["label"])
+    log.info("impasto-daemon %s ready on %s (device %s, pid %d)", info.daemon_version, endpoint,
+             device, os.getpid())
+    try:
+        router.serve(config.shutdown_grace)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+        queue.close()
+        worker.join(timeout=config.shutdown_grace)
+        sock.close(LINGER_MS)
+        if curve is not None:
+            curve.stop()
+        outbox.close()
+        ctx.term()
+        if config.announce:
+            E.remove_announced(endpoint)
+    log.info("impasto-daemon stopped")
+    return EXIT_OK
+
+
+def _bind(sock: zmq.Socket, endpoint: str, explicit: bool) -> str:
+    """Bind; the default ipc endpoint falls back to loopback tcp where ipc cannot serve."""
+    try:
+        sock.bind(endpoint)
+    except zmq.ZMQError as exc:
+        if exc.errno == zmq.EADDRINUSE:
+            raise AlreadyRunning(f"{endpoint} is already in use (another daemon?)") from None
+        if explicit or not endpoint.startswith("ipc://"):
+            raise zmq.ZMQError(exc.errno, f"cannot bind {endpoint}: {exc}") from None
+        fallback = f"tcp://127.0.0.1:{E.DEFAULT_TCP_PORT}"
+        log.warning("cannot bind %s (%s); using %s", endpoint, exc, fallback)
+        return _bind(sock, fallback, True)
+    bound = sock.getsockopt_string(zmq.LAST_ENDPOINT) or endpoint
+    path = E.ipc_path(bound)
+    if path is not None:
+        os.chmod(path, 0o600)
+    return bound
+
+
+def _devices() -> list[str]:
+    import torch
+
+    devices = ["cpu"]
+    if torch.cuda.is_available():
+        devices += [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    return devices

@@ -1,0 +1,118 @@
+"""One worker thread per device: runs queued jobs on the warm engine, one layer after another.
+
+It never touches a socket: everything it has to say goes through the Outbox as plain tuples,
+and every way a job can fail becomes a stable error code there, so the daemon keeps serving.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import threading
+from typing import Any
+
+import numpy as np
+
+from impasto_wire import protocol as P
+
+from ..engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleStats
+from .images import DecodedStyles
+from .jobs import DONE, Job, JobQueue
+from .outbox import Outbox
+
+log = logging.getLogger("impasto.daemon.worker")
+
+PROGRESS_INTERVAL = 0.2  # seconds between progress reports from the engine
+PREVIEW_INTERVAL = 1.0
+
+
+class Worker(threading.Thread):
+    """Takes jobs from ``queue`` and reports ("started"|"progress"|"result"|"error"|
+    "cancelled", job, ...) tuples to ``outbox``."""
+
+    def __init__(self, engine: Any, queue: JobQueue, outbox: Outbox, styles: DecodedStyles,
+                 max_pixels: int, name: str = "impasto-worker") -> None:
+        super().__init__(name=name, daemon=True)
+        self.engine, self.queue, self.outbox = engine, queue, outbox
+        self.styles, self.max_pixels = styles, max_pixels
+        self.current: Job | None = None
+
+    def run(self) -> None:
+        while True:
+            job = self.queue.get(timeout=0.5)
+            if job is None:
+                if self.queue.closed:
+                    return
+                continue
+            self.current = job
+            try:
+                self._run(job)
+            finally:
+                job.state = DONE
+                job.release_inputs()
+                self.current = None
+
+    def _run(self, job: Job) -> None:
+        self.outbox.put(("started", job))
+        failure: tuple[str, str] | None = None
+        try:
+            if job.cancel.is_set():
+                raise StyleCancelled("cancelled before it started")
+            styles = [self._style_pixels(s) for s in job.styles]
+            results: list[np.ndarray] = []
+            stats: list[StyleStats] = []
+            for index, content in enumerate(job.contents):
+                rgba, st = self.engine.stylize(
+                    content, styles, job.settings,
+                    progress=self._reporter(job, index),
+                    cancel=job.cancel,
+                    progress_interval=PROGRESS_INTERVAL,
+                    preview_interval=PREVIEW_INTERVAL if job.preview else None,
+                )
+                results.append(rgba)
+                stats.append(st)
+            self.outbox.put(("result", job, results, stats))
+            return
+        except StyleCancelled:
+            self.outbox.put(("cancelled", job))
+            return
+        except OutOfMemory as exc:
+            failure = (P.OOM, str(exc))
+        except StyleDiverged as exc:
+            failure = (P.DIVERGED, str(exc))
+        except P.ProtocolError as exc:  # an encoded style that fails to decode
+            failure = (exc.code, exc.message)
+        except ValueError as exc:  # the engine refusing inputs or settings
+            failure = (P.BAD_REQUEST, str(exc))
+        except MemoryError:
+            failure = (P.OOM, "out of host memory: choose a smaller size or fewer layers")
+        except Exception as exc:
+            log.exception("job %s failed", job.id)
+            failure = (P.INTERNAL, f"{type(exc).__name__}: {exc}")
+        # Outside the except blocks the traceback (and the tensors its frames hold) is gone,
+        # so the memory can really be given back before the next job.
+        job.release_inputs()
+        _free_memory()
+        self.outbox.put(("error", job, failure[0], failure[1]))
+
+    def _style_pixels(self, style: Any) -> np.ndarray:
+        if style.pixels is not None:
+            return style.pixels
+        return self.styles.get(style.encoded, style.encoding, self.max_pixels)
+
+    def _reporter(self, job: Job, index: int):
+        def report(p: Progress) -> None:
+            self.outbox.put(("progress", job, index, p))
+
+        return report
+
+
+def _free_memory() -> None:
+    gc.collect()
+    try:
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
+    except Exception:  # pragma: no cover - freeing memory must never fail a job report
+        pass

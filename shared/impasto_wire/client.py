@@ -1,0 +1,407 @@
+"""The client the GIMP plug-in, the command line and scripts share.
+
+One DEALER socket, not thread-safe (use a Client from one thread). Every wait has a timeout.
+While a job is active the client pings whenever the daemon has been quiet for ``ping_interval``;
+the daemon streams progress at least once a second, so more than ``dead_after`` seconds of
+silence means the daemon died and ``DaemonUnavailable`` is raised. ``poll(0)`` never blocks,
+which suits a GTK main loop; ``events()``/``wait()`` suit scripts.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import deque
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import zmq
+
+from . import protocol as P
+from .curve import CurveClientKeys
+from .endpoints import discover_endpoint
+
+
+class DaemonUnavailable(Exception):
+    """Nothing answers at the endpoint, or the daemon went silent (died) during a job."""
+
+
+class DaemonError(Exception):
+    """The daemon answered with an ``error``: ``code`` is stable, ``message`` is for people."""
+
+    def __init__(self, code: str, message: str, job_id: str = "") -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.job_id = job_id
+
+
+class JobCancelled(DaemonError):
+    """The job ended with ``cancelled`` (by a client, or because its client vanished)."""
+
+
+@dataclass
+class Event:
+    """One message from the daemon about a job (or a reply): header fields plus raw frames."""
+
+    type: str
+    job_id: str
+    header: dict[str, Any]
+    frames: list[memoryview] = field(default_factory=list)
+
+    @property
+    def terminal(self) -> bool:
+        return self.type in P.TERMINAL_TYPES
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.header.get(key, default)
+
+    def images(self) -> list[tuple[P.AnyImage, memoryview]]:
+        """For ``result``/``echoed``: (description, pixels) per image, in request order."""
+        descs = self.header.get("images", ())
+        return [(P.image_from_dict(d), f) for d, f in zip(descs, self.frames)]
+
+    def preview(self) -> tuple[P.Image, memoryview] | None:
+        """For ``progress`` carrying a preview frame."""
+        d = self.header.get("preview")
+        if d is None or not self.frames:
+            return None
+        return P.image_from_dict(d), self.frames[0]  # type: ignore[return-value]
+
+
+@dataclass
+class Style:
+    """A style image: raw pixels (``image`` an Image) or an encoded file (an EncodedImage)."""
+
+    image: P.AnyImage
+    data: Any
+    weight: float = 1.0
+
+    @classmethod
+    def encoded(cls, data: bytes, encoding: str, weight: float = 1.0) -> Style:
+        return cls(P.EncodedImage(encoding, len(data)), data, weight)
+
+    @classmethod
+    def raw(cls, width: int, height: int, channels: int, data: Any, weight: float = 1.0) -> Style:
+        return cls(P.Image(width, height, channels), data, weight)
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def _bytes_view(data: Any, expected: int, what: str) -> Any:
+    try:
+        n = memoryview(data).nbytes
+    except TypeError:
+        raise TypeError(f"{what} must be bytes-like (bytes, memoryview, numpy array)") from None
+    if n != expected:
+        raise ValueError(f"{what} has {n} bytes but its description needs {expected}")
+    return data
+
+
+class Client:
+    """Talk to one daemon. ``with Client() as c: c.hello()``."""
+
+    ping_interval = 1.0
+    dead_after = 3.0
+
+    def __init__(self, endpoint: str | None = None, *, timeout: float = 5.0,
+                 curve: CurveClientKeys | None = None, context: zmq.Context | None = None,
+                 name: str = "impasto-client") -> None:
+        self.endpoint = endpoint or discover_endpoint()
+        self.timeout = timeout
+        self.name = name
+        self.welcome: dict[str, Any] | None = None
+        self.limits: P.Limits | None = None
+        self._own_ctx = context is None
+        self._ctx = context or zmq.Context()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 200)  # lets a final "bye" out, never hangs close()
+        self._sock.setsockopt(zmq.IMMEDIATE, 1)  # don't queue for a daemon that isn't there
+        # a fixed identity survives reconnects, so the daemon keeps routing our job's events
+        self._sock.setsockopt(zmq.ROUTING_ID, b"c-" + uuid.uuid4().bytes)
+        if curve is None:
+            curve = CurveClientKeys.from_env()
+        if curve is not None:
+            curve.apply(self._sock)
+        self._sock.connect(self.endpoint)
+        self._pending: deque[Event] = deque()
+        self._active: dict[str, float] = {}  # job id -> submit time, until its terminal event
+        self._last_heard = time.monotonic()
+        self._last_ping = 0.0
+        self._closed = False
+
+    # --- requests -------------------------------------------------------------------------------
+
+    def hello(self, timeout: float | None = None) -> dict[str, Any]:
+        """Ask the daemon who it is; stores ``welcome`` and ``limits``. Raises DaemonUnavailable."""
+        msg_id = new_id()
+        self._send(P.make_header(P.HELLO, msg_id, client=self.name), (), timeout)
+        ev = self._reply(msg_id, (P.WELCOME,), timeout)
+        self.welcome = ev.header
+        self.limits = P.Limits.from_dict(ev.header.get("limits", {}))
+        return ev.header
+
+    def status(self, timeout: float | None = None) -> dict[str, Any]:
+        """Daemon, device, models, queue, running job and memory."""
+        msg_id = new_id()
+        self._send(P.make_header(P.STATUS, msg_id), (), timeout)
+        return self._reply(msg_id, (P.STATUS_REPLY,), timeout).header
+
+    def stop(self, timeout: float | None = None) -> dict[str, Any]:
+        """Ask the daemon to shut down (accepted from local clients only)."""
+        msg_id = new_id()
+        self._send(P.make_header(P.STOP, msg_id), (), timeout)
+        return self._reply(msg_id, (P.STOPPING,), timeout).header
+
+    def echo(self, images: Sequence[tuple[P.Image, Any]], timeout: float | None = None) -> Event:
+        """Diagnostic: send frames and get them back unchanged (protocol overhead, no work)."""
+        msg_id = new_id()
+        frames = [_bytes_view(d, im.nbytes, f"image {i}") for i, (im, d) in enumerate(images)]
+        header = P.make_header(P.ECHO, msg_id, images=[im.to_dict() for im, _ in images])
+        self._send(header, frames, timeout)
+        return self._reply(msg_id, (P.ECHOED,), timeout)
+
+    def submit(self, contents: Sequence[tuple[P.Image, Any]], styles: Sequence[Style],
+               settings: Mapping[str, Any] | None = None, *, job_id: str | None = None,
+               preview: int = 0, timeout: float | None = None) -> str:
+        """Queue a stylize job and return its id once the daemon ``accepted`` it.
+
+        ``contents``: (Image, pixels) per layer; ``styles``: Style objects. Reusing ``job_id``
+        for a retry never runs the job twice. A refusal raises DaemonError; progress, result,
+        error and cancelled then arrive through ``poll``/``events``/``wait``.
+        """
+        job_id = job_id or new_id()
+        frames: list[Any] = []
+        for i, (im, data) in enumerate(contents):
+            frames.append(_bytes_view(data, im.nbytes, f"content {i}"))
+        style_descs = []
+        for i, st in enumerate(styles):
+            frames.append(_bytes_view(st.data, st.image.nbytes, f"style {i}"))
+            d = st.image.to_dict()
+            d["weight"] = float(st.weight)
+            style_descs.append(d)
+        header = P.make_header(P.STYLIZE, job_id, contents=[im.to_dict() for im, _ in contents],
+                               styles=style_descs, settings=dict(settings or {}),
+                               preview=int(preview) or None)
+        self._check_local_limits(header, frames)
+        self._send(header, frames, timeout)
+        self._active[job_id] = time.monotonic()
+        ev = self._wait(lambda e: e.job_id == job_id and e.type in
+                        (P.ACCEPTED, P.ERROR, P.RESULT, P.CANCELLED),
+                        self.timeout if timeout is None else timeout)
+        if ev.type == P.ERROR:
+            self._active.pop(job_id, None)
+            raise DaemonError(ev.header["code"], ev.header["message"], job_id)
+        if ev.type != P.ACCEPTED:  # a retried submit of a finished job: its outcome is replayed
+            self._pending.append(ev)
+        return job_id
+
+    def cancel(self, job_id: str, timeout: float | None = None) -> bool:
+        """Cancel a queued or running job (anyone's). True once it stopped, False if unknown."""
+        self._send(P.make_header(P.CANCEL, job_id), (), timeout)
+        ev = self._wait(lambda e: e.job_id == job_id and e.type in
+                        (P.CANCELLED, P.RESULT, P.ERROR), timeout or max(self.timeout, 10.0))
+        if ev.type == P.ERROR and ev.header.get("code") == P.UNKNOWN_JOB:
+            return False
+        if job_id in self._active:
+            self._pending.append(ev)  # our own job: events()/wait() still see its end
+        return ev.type == P.CANCELLED
+
+    # --- job events -----------------------------------------------------------------------------
+
+    def poll(self, timeout: float = 0.0) -> Event | None:
+        """The next job event (any job) within ``timeout`` seconds, else None. Never blocks longer.
+
+        Raises DaemonUnavailable when a job is active and the daemon has been silent too long.
+        """
+        if self._pending:
+            return self._take(self._pending.popleft())
+        deadline = time.monotonic() + max(0.0, timeout)
+        while True:
+            self._keepalive()
+            left = deadline - time.monotonic()
+            step = min(left, self.ping_interval) if self._active else left
+            ev = self._recv(max(step, 0.0))
+            if ev is not None:
+                return self._take(ev)
+            if time.monotonic() >= deadline:
+                return None
+
+    def events(self, job_id: str, timeout: float | None = None) -> Iterator[Event]:
+        """Yield ``job_id``'s events up to and including its terminal one.
+
+        ``timeout`` bounds the whole job (None: as long as the daemon is alive and working).
+        Events of other jobs stay queued for ``poll``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            ev = self._pop_pending(job_id)
+            if ev is None:
+                if job_id not in self._active:
+                    raise KeyError(f"job {job_id} is not active on this client")
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    raise TimeoutError(f"job {job_id} did not finish within {timeout:.1f} s")
+                ev = self._wait(lambda e: e.job_id == job_id and e.type != P.PONG, None,
+                                job_deadline=deadline)
+            self._take(ev)
+            yield ev
+            if ev.terminal:
+                return
+
+    def wait(self, job_id: str, on_progress: Callable[[Event], None] | None = None,
+             timeout: float | None = None) -> Event:
+        """Block until ``job_id`` ends; return its ``result`` event.
+
+        Raises JobCancelled, DaemonError (``code`` e.g. "oom"), DaemonUnavailable or TimeoutError.
+        """
+        for ev in self.events(job_id, timeout):
+            if ev.type == P.PROGRESS and on_progress is not None:
+                on_progress(ev)
+            elif ev.type == P.RESULT:
+                return ev
+            elif ev.type == P.CANCELLED:
+                why = ev.header.get("reason", "cancel")
+                raise JobCancelled("cancelled", f"job {job_id} was cancelled ({why})", job_id)
+            elif ev.type == P.ERROR:
+                raise DaemonError(ev.header["code"], ev.header["message"], job_id)
+        raise DaemonUnavailable(f"job {job_id} ended without a result")  # pragma: no cover
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Say goodbye (the daemon cancels our unfinished jobs) and release the socket."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._active:
+            try:
+                self._sock.send(P.pack_header(P.make_header(P.BYE, new_id())), zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass
+        self._sock.close()
+        if self._own_ctx:
+            self._ctx.term()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    @property
+    def active_jobs(self) -> list[str]:
+        return list(self._active)
+
+    # --- internals ------------------------------------------------------------------------------
+
+    def _unavailable(self, what: str) -> DaemonUnavailable:
+        return DaemonUnavailable(
+            f"no impasto daemon {what} at {self.endpoint} "
+            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)"
+        )
+
+    def _send(self, header: dict[str, Any], frames: Sequence[Any], timeout: float | None) -> None:
+        t = self.timeout if timeout is None else timeout
+        if not self._sock.poll(int(t * 1000), zmq.POLLOUT):
+            raise self._unavailable("is listening")
+        try:
+            self._sock.send_multipart(P.encode(header, frames), flags=zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            raise self._unavailable("is accepting messages") from None
+
+    def _recv(self, timeout: float) -> Event | None:
+        """One message within ``timeout`` s (pongs count as life and are swallowed)."""
+        if not self._sock.poll(int(timeout * 1000), zmq.POLLIN):
+            return None
+        parts = self._sock.recv_multipart(copy=False)
+        self._last_heard = time.monotonic()
+        try:
+            msg = P.decode(parts, expect="reply")
+        except P.ProtocolError as exc:
+            raise DaemonError(exc.code,
+                              f"unreadable reply from the daemon: {exc.message}") from None
+        if msg.type == P.PONG:
+            return None
+        return Event(msg.type, msg.id, msg.header, msg.frames)
+
+    def _keepalive(self, check_alive: bool = True) -> None:
+        """Ping every ``ping_interval`` while jobs are active (the daemon cancels the jobs of a
+        client it stops hearing from); declare the daemon dead after ``dead_after`` s of
+        silence."""
+        if not self._active:
+            return
+        now = time.monotonic()
+        quiet = now - self._last_heard
+        if check_alive and quiet > self.dead_after:
+            jobs = ", ".join(sorted(self._active))
+            self._active.clear()
+            raise DaemonUnavailable(
+                f"the impasto daemon at {self.endpoint} stopped answering for {quiet:.1f} s "
+                f"(killed or crashed?); job(s) {jobs} are lost"
+            )
+        if now - self._last_ping >= self.ping_interval:
+            self._last_ping = now
+            try:
+                self._sock.send(P.pack_header(P.make_header(P.PING, new_id())), zmq.NOBLOCK)
+            except zmq.ZMQError:
+                pass  # not connected any more: silence will tell
+
+    def _wait(self, match: Callable[[Event], bool], timeout: float | None,
+              job_deadline: float | None = None) -> Event:
+        """Receive until ``match``; other events are kept for later.
+
+        ``timeout`` None means: wait while the daemon is alive (job waits); otherwise raise
+        DaemonUnavailable when it runs out."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                raise self._unavailable("answered in time")
+            if job_deadline is not None and now >= job_deadline:
+                raise TimeoutError("the job did not finish in time")
+            self._keepalive(check_alive=deadline is None)
+            ends = [d for d in (deadline, job_deadline) if d is not None]
+            step = min([self.ping_interval / 2] + [d - now for d in ends])
+            ev = self._recv(max(step, 0.0))
+            if ev is None:
+                continue
+            if match(ev):
+                return ev
+            self._pending.append(ev)
+
+    def _pop_pending(self, job_id: str) -> Event | None:
+        for i, ev in enumerate(self._pending):
+            if ev.job_id == job_id:
+                del self._pending[i]
+                return ev
+        return None
+
+    def _take(self, ev: Event) -> Event:
+        if ev.terminal:
+            self._active.pop(ev.job_id, None)
+        return ev
+
+    def _reply(self, msg_id: str, types: tuple[str, ...], timeout: float | None) -> Event:
+        ev = self._wait(lambda e: e.job_id == msg_id and (e.type in types or e.type == P.ERROR),
+                        self.timeout if timeout is None else timeout)
+        if ev.type == P.ERROR:
+            raise DaemonError(ev.header["code"], ev.header["message"], msg_id)
+        return ev
+
+    def _check_local_limits(self, header: dict[str, Any], frames: list[Any]) -> None:
+        """Refuse locally what the daemon would refuse (or drop, past MAXMSGSIZE)."""
+        if self.limits is None:
+            return
+        total = sum(memoryview(f).nbytes for f in frames)
+        if total > self.limits.max_message_bytes:
+            raise DaemonError(P.TOO_LARGE, f"the request is {total} bytes, the daemon accepts "
+                              f"at most {self.limits.max_message_bytes}", header["id"])
+        try:
+            P.decode(P.encode(header), self.limits)
+        except P.ProtocolError as exc:
+            if exc.code != P.BAD_FRAMES:  # frames are checked above, not passed here
+                raise DaemonError(exc.code, exc.message, header["id"]) from None

@@ -1,0 +1,118 @@
+"""CurveZMQ keys: create key pairs and load them, for a daemon reachable beyond this machine.
+
+Files use ZeroMQ's certificate format (``NAME.key`` public, ``NAME.key_secret`` with both keys), so
+a folder of allowed client ``*.key`` files is what the daemon's ZAP authenticator reads. Secret
+files are created with mode 0600 from the first byte (never chmod-ed afterwards).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Union
+
+import zmq
+from zmq.auth.certs import load_certificate
+
+ENV_CLIENT_KEY = "IMPASTO_CURVE_CLIENT_KEY"  # the client's NAME.key_secret
+ENV_SERVER_KEY = "IMPASTO_CURVE_SERVER_KEY"  # the daemon's NAME.key (public)
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class CurveKeyError(Exception):
+    """A key file is missing, malformed or unsafe."""
+
+
+def _write(path: Path, text: str, mode: int) -> None:
+    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def _cert_text(kind: str, public: bytes, secret: bytes | None = None) -> str:
+    now = datetime.datetime.now().isoformat(timespec="seconds")
+    lines = [
+        f"#   ZeroMQ CURVE {kind} certificate, generated {now} by impasto",
+        "#   " + ("KEEP PRIVATE: do not share or loosen this file's permissions." if secret
+                  else "Give this file to the peer that must accept you."),
+        "",
+        "metadata",
+        "curve",
+        '    public-key = "{}"'.format(public.decode("ascii")),
+    ]
+    if secret is not None:
+        lines.append('    secret-key = "{}"'.format(secret.decode("ascii")))
+    return "\n".join(lines) + "\n"
+
+
+def create_key_pair(folder: PathLike, name: str) -> tuple[Path, Path]:
+    """Write ``NAME.key`` (0644) and ``NAME.key_secret`` (0600) in ``folder``; never overwrites."""
+    if not zmq.has("curve"):
+        raise CurveKeyError("this libzmq was built without CurveZMQ support")
+    if not name or "/" in name or name.startswith("."):
+        raise CurveKeyError(f"key name {name!r} must be a plain file name")
+    d = Path(folder)
+    d.mkdir(parents=True, exist_ok=True)
+    public, secret = zmq.curve_keypair()
+    pub_path, sec_path = d / (name + ".key"), d / (name + ".key_secret")
+    for p in (pub_path, sec_path):
+        if p.exists():
+            raise CurveKeyError(f"{p} already exists; not overwriting a key")
+    _write(sec_path, _cert_text("secret", public, secret), 0o600)
+    _write(pub_path, _cert_text("public", public), 0o644)
+    return pub_path, sec_path
+
+
+def load_public_key(path: PathLike) -> bytes:
+    """The Z85 public key of a ``.key`` (or ``.key_secret``) file."""
+    try:
+        public, _secret = load_certificate(str(path))
+    except (OSError, ValueError) as exc:
+        raise CurveKeyError(f"cannot read public key {path}: {exc}") from None
+    return public
+
+
+def load_secret_key(path: PathLike) -> tuple[bytes, bytes]:
+    """(public, secret) from a ``.key_secret`` file, refusing one that others can read."""
+    p = Path(path)
+    try:
+        mode = p.stat().st_mode & 0o077
+        public, secret = load_certificate(str(p))
+    except (OSError, ValueError) as exc:
+        raise CurveKeyError(f"cannot read secret key {p}: {exc}") from None
+    if secret is None:
+        raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
+    if mode and hasattr(os, "getuid"):
+        raise CurveKeyError(f"{p} is readable by other users; run: chmod 600 {p}")
+    return public, secret
+
+
+@dataclass(frozen=True)
+class CurveClientKeys:
+    """What a client needs to reach a CurveZMQ daemon: its own pair and the daemon's public key."""
+
+    public: bytes
+    secret: bytes
+    server_public: bytes
+
+    @classmethod
+    def load(cls, client_secret_file: PathLike, server_public_file: PathLike) -> CurveClientKeys:
+        public, secret = load_secret_key(client_secret_file)
+        return cls(public, secret, load_public_key(server_public_file))
+
+    @classmethod
+    def from_env(cls) -> CurveClientKeys | None:
+        """From ``IMPASTO_CURVE_CLIENT_KEY`` + ``IMPASTO_CURVE_SERVER_KEY``, when both are set."""
+        client, server = os.environ.get(ENV_CLIENT_KEY), os.environ.get(ENV_SERVER_KEY)
+        if client and server:
+            return cls.load(client, server)
+        return None
+
+    def apply(self, socket: zmq.Socket) -> None:
+        """Configure a client socket; call before connect()."""
+        socket.curve_secretkey = self.secret
+        socket.curve_publickey = self.public
+        socket.curve_serverkey = self.server_public

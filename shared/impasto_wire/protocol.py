@@ -1,0 +1,475 @@
+"""The Impasto wire protocol, written once and imported by both ends.
+
+A message is a ZeroMQ multipart: ``[header, *frames]``. The header is a msgpack map that always
+carries ``v`` (protocol version), ``type`` and ``id``; the frames are raw bytes (pixels, or encoded
+style images) described by the header, so pixels are never serialised and can travel without
+copies. Everything a peer sends is validated here, cheaply and *before* anything is allocated for
+it: header size, schema, limits, frame count and every frame's length. Never pickle.
+
+Standard library + msgpack only (zmq objects are accepted duck-typed), Python 3.9+.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Union
+
+import msgpack
+
+PROTOCOL_VERSION = 1
+
+# --- message types ---
+# requests (client -> daemon)
+HELLO = "hello"
+STYLIZE = "stylize"
+CANCEL = "cancel"
+STATUS = "status"
+STOP = "stop"
+PING = "ping"
+BYE = "bye"
+ECHO = "echo"  # diagnostic: frames go back unchanged (measures protocol overhead)
+# replies and events (daemon -> client)
+WELCOME = "welcome"
+ACCEPTED = "accepted"
+PROGRESS = "progress"
+RESULT = "result"
+ERROR = "error"
+CANCELLED = "cancelled"
+STATUS_REPLY = "status_reply"
+STOPPING = "stopping"
+PONG = "pong"
+ECHOED = "echoed"
+
+REQUEST_TYPES = frozenset({HELLO, STYLIZE, CANCEL, STATUS, STOP, PING, BYE, ECHO})
+REPLY_TYPES = frozenset(
+    {WELCOME, ACCEPTED, PROGRESS, RESULT, ERROR, CANCELLED, STATUS_REPLY, STOPPING, PONG, ECHOED}
+)
+#: a job's stream ends with exactly one of these
+TERMINAL_TYPES = frozenset({RESULT, ERROR, CANCELLED})
+
+# --- error codes (stable, machine-readable; the message is for people) ---
+BAD_VERSION = "bad_version"  # header.v differs from PROTOCOL_VERSION
+BAD_HEADER = "bad_header"  # not a msgpack map, truncated, wrong field types (a pickle lands here)
+UNKNOWN_TYPE = "unknown_type"
+BAD_REQUEST = "bad_request"  # well-formed but meaningless: bad settings, unknown field
+BAD_FRAMES = "bad_frames"  # frame count or a frame length disagrees with the header
+TOO_LARGE = "too_large"  # over a limit (pixels, bytes, styles, layers, iterations, bombs)
+BAD_IMAGE = "bad_image"  # an encoded style image that cannot be decoded
+UNSUPPORTED_FORMAT = "unsupported_format"  # an encoding outside the allow-list
+UNKNOWN_JOB = "unknown_job"
+BUSY = "busy"  # queue full
+FORBIDDEN = "forbidden"  # e.g. stop from a non-local peer
+SHUTTING_DOWN = "shutting_down"
+OOM = "oom"  # device out of memory; the message suggests a smaller size
+DIVERGED = "diverged"
+INTERNAL = "internal"
+
+ERROR_CODES = frozenset(
+    {
+        BAD_VERSION, BAD_HEADER, UNKNOWN_TYPE, BAD_REQUEST, BAD_FRAMES, TOO_LARGE, BAD_IMAGE,
+        UNSUPPORTED_FORMAT, UNKNOWN_JOB, BUSY, FORBIDDEN, SHUTTING_DOWN, OOM, DIVERGED, INTERNAL,
+    }
+)
+
+#: pixel dtypes on the wire -> bytes per channel
+DTYPES = {"u8": 1}
+#: encodings a style image may use; the daemon decodes them (Pillow, allow-list)
+ENCODINGS = ("png", "jpeg", "webp", "tiff", "bmp")
+
+MAX_ID_LENGTH = 128
+MAX_PREVIEW_SIZE = 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What the daemon accepts; announced in ``welcome`` and enforced on every request.
+
+    ``max_message_bytes`` is also the ROUTER's ``zmq.MAXMSGSIZE`` (ZeroMQ applies it per frame and
+    drops the connection of a peer that exceeds it, before allocating); the daemon additionally
+    checks the sum of all frames against it.
+    """
+
+    max_message_bytes: int = 1 << 30
+    max_pixels: int = 8192 * 8192
+    max_styles: int = 8
+    max_layers: int = 16
+    max_iterations: int = 10000
+    max_header_bytes: int = 64 * 1024
+    max_queue: int = 64
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Limits:
+        """Tolerant of unknown keys, so a newer daemon's welcome still parses."""
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: int(v) for k, v in d.items() if k in known})
+
+    @property
+    def max_frames(self) -> int:
+        return self.max_layers + self.max_styles + 1
+
+
+class ProtocolError(Exception):
+    """A message was refused; ``code`` is one of ERROR_CODES, ``job_id`` the id when known."""
+
+    def __init__(self, code: str, message: str, job_id: str = "") -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.job_id = job_id
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"
+
+
+# --- image descriptions ---
+
+
+@dataclass(frozen=True)
+class Image:
+    """Raw pixels: ``height * width * channels`` bytes, row-major, interleaved (HxWxC)."""
+
+    width: int
+    height: int
+    channels: int
+    dtype: str = "u8"
+
+    @property
+    def nbytes(self) -> int:
+        return self.width * self.height * self.channels * DTYPES[self.dtype]
+
+    @property
+    def shape(self) -> tuple[int, int, int]:
+        return (self.height, self.width, self.channels)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"width": self.width, "height": self.height, "channels": self.channels,
+                "dtype": self.dtype}
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """An encoded file (PNG, JPEG, ...) in one frame of ``nbytes`` bytes; the daemon decodes it."""
+
+    encoding: str
+    nbytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"encoding": self.encoding, "bytes": self.nbytes}
+
+
+AnyImage = Union[Image, EncodedImage]
+
+
+def parse_image(d: Any, limits: Limits | None = None, *, encoded_ok: bool = False,
+                what: str = "image") -> AnyImage:
+    """Validate one image description from a header; raises ProtocolError."""
+    if not isinstance(d, dict):
+        raise ProtocolError(BAD_HEADER, f"{what} description must be a map")
+    if "encoding" in d:
+        if not encoded_ok:
+            raise ProtocolError(BAD_REQUEST, f"{what} must be raw pixels, not encoded")
+        enc, n = d.get("encoding"), d.get("bytes")
+        if not isinstance(enc, str) or not _is_int(n):
+            raise ProtocolError(BAD_HEADER, f"{what}: 'encoding' must be a string, 'bytes' an int")
+        if enc not in ENCODINGS:
+            raise ProtocolError(
+                UNSUPPORTED_FORMAT, f"{what}: encoding {enc!r} is not one of {', '.join(ENCODINGS)}"
+            )
+        if n < 1 or (limits is not None and n > limits.max_message_bytes):
+            raise ProtocolError(TOO_LARGE, f"{what}: {n} encoded bytes is out of range")
+        return EncodedImage(enc, n)
+    w, h, c, dt = d.get("width"), d.get("height"), d.get("channels"), d.get("dtype", "u8")
+    if not (_is_int(w) and _is_int(h) and _is_int(c)) or not isinstance(dt, str):
+        raise ProtocolError(BAD_HEADER, f"{what} needs int width, height, channels and a dtype")
+    if dt not in DTYPES:
+        raise ProtocolError(BAD_REQUEST, f"{what}: dtype {dt!r} is not one of {sorted(DTYPES)}")
+    if w < 1 or h < 1 or not 1 <= c <= 4:
+        raise ProtocolError(BAD_REQUEST, f"{what}: {w}x{h} with {c} channels is not an image")
+    if limits is not None and w * h > limits.max_pixels:
+        raise ProtocolError(
+            TOO_LARGE,
+            f"{what}: {w}x{h} = {w * h} pixels exceeds the limit of {limits.max_pixels} pixels",
+        )
+    return Image(w, h, c, dt)
+
+
+def image_from_dict(d: Mapping[str, Any]) -> AnyImage:
+    """Trusting inverse of ``to_dict`` (for replies already validated by ``decode``)."""
+    if "encoding" in d:
+        return EncodedImage(d["encoding"], d["bytes"])
+    return Image(d["width"], d["height"], d["channels"], d.get("dtype", "u8"))
+
+
+# --- header schemas ---
+
+_NUM = (int, float)
+# type -> {field: (accepted python types, required)}; v/type/id are common to all.
+_SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
+    HELLO: {"client": ((str,), False)},
+    STYLIZE: {
+        "contents": ((list,), True),
+        "styles": ((list,), True),
+        "settings": ((dict,), False),
+        "preview": ((int,), False),
+    },
+    CANCEL: {},
+    STATUS: {},
+    STOP: {},
+    PING: {},
+    BYE: {},
+    ECHO: {"images": ((list,), True)},
+    WELCOME: {
+        "daemon_version": ((str,), True),
+        "protocol": ((int,), True),
+        "device": ((str,), True),
+        "devices": ((list,), True),
+        "models": ((list,), True),
+        "limits": ((dict,), True),
+        "encodings": ((list,), False),
+        "pid": ((int,), False),
+    },
+    ACCEPTED: {"position": ((int,), True), "duplicate": ((bool,), False)},
+    PROGRESS: {
+        "layer": ((int,), True),
+        "layers": ((int,), True),
+        "stage": ((str,), True),
+        "scale": ((int,), True),
+        "scales": ((int,), True),
+        "iteration": ((int,), True),
+        "total": ((int,), True),
+        "loss": (_NUM, True),
+        "elapsed": (_NUM, True),
+        "preview": ((dict,), False),
+        "heartbeat": ((bool,), False),  # a repeat of the last state, sent when nothing changed
+        "position": ((int,), False),  # stage "queued": jobs ahead of this one
+    },
+    RESULT: {"images": ((list,), True), "stats": ((list,), True), "seconds": (_NUM, False)},
+    ERROR: {"code": ((str,), True), "message": ((str,), True)},
+    CANCELLED: {"reason": ((str,), False)},
+    STATUS_REPLY: {},
+    STOPPING: {},
+    PONG: {},
+    ECHOED: {"images": ((list,), True)},
+}
+
+
+def _is_int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _type_ok(value: Any, types: tuple) -> bool:
+    if isinstance(value, bool):
+        return bool in types
+    if isinstance(value, float) and float in types:
+        return math.isfinite(value)
+    return isinstance(value, types)
+
+
+def make_header(msg_type: str, msg_id: str, **fields_: Any) -> dict[str, Any]:
+    """A header map for ``msg_type``; fields whose value is None are left out."""
+    h: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": msg_type, "id": msg_id}
+    h.update((k, v) for k, v in fields_.items() if v is not None)
+    return h
+
+
+def error_header(msg_id: str, code: str, message: str) -> dict[str, Any]:
+    return make_header(ERROR, msg_id, code=code, message=message)
+
+
+# --- encode / decode ---
+
+
+@dataclass
+class Message:
+    """A decoded message: the header map and its raw frames as read-only buffers."""
+
+    header: dict[str, Any]
+    frames: list[memoryview]
+    #: the ZeroMQ parts as received (keep them alive while the frames are used)
+    parts: Sequence[Any] = ()
+
+    @property
+    def type(self) -> str:
+        return self.header["type"]
+
+    @property
+    def id(self) -> str:
+        return self.header["id"]
+
+    def images(self, key: str = "images") -> list[tuple[AnyImage, memoryview]]:
+        """Pair each image description under ``key`` with its frame."""
+        return [(image_from_dict(d), f) for d, f in zip(self.header.get(key, ()), self.frames)]
+
+
+def pack_header(header: Mapping[str, Any]) -> bytes:
+    return msgpack.packb(header, use_bin_type=True)
+
+
+def encode(header: Mapping[str, Any], frames: Sequence[Any] = ()) -> list[Any]:
+    """Multipart parts for ``send_multipart(parts, copy=False)``: frames are passed through as
+    given (bytes, memoryview, numpy arrays, zmq.Frame), so large pixels are not copied here."""
+    parts: list[Any] = [pack_header(header)]
+    for f in frames:
+        parts.append(f)
+    return parts
+
+
+def _buffer(part: Any) -> memoryview:
+    buf = getattr(part, "buffer", None)  # zmq.Frame received with copy=False
+    if buf is None:
+        buf = memoryview(part)
+    if buf.ndim != 1 or buf.itemsize != 1:
+        buf = buf.cast("B")
+    return buf
+
+
+def _unpack(raw: memoryview, limits: Limits) -> Any:
+    n = limits.max_header_bytes
+    try:
+        return msgpack.unpackb(
+            raw, raw=False, strict_map_key=True, use_list=True,
+            max_str_len=n, max_bin_len=n, max_array_len=n, max_map_len=n, max_ext_len=0,
+        )
+    except msgpack.ExtraData:
+        raise ProtocolError(BAD_HEADER,
+                            "header has trailing bytes (not a single msgpack map)") from None
+    except Exception as exc:  # msgpack raises several types for corrupt or truncated input
+        raise ProtocolError(BAD_HEADER,
+                            f"header is not valid msgpack ({type(exc).__name__})") from None
+
+
+def decode(parts: Sequence[Any], limits: Limits | None = None, *,
+           expect: str = "request") -> Message:
+    """Validate and decode ``[header, *frames]``; raises ProtocolError (with ``job_id`` when known).
+
+    ``expect`` is "request" (daemon side: strict, limits enforced, unknown fields refused) or
+    "reply" (client side: unknown fields tolerated for forward compatibility).
+    """
+    lim = limits or Limits()
+    if not parts:
+        raise ProtocolError(BAD_HEADER, "empty message")
+    if len(parts) - 1 > lim.max_frames:
+        raise ProtocolError(BAD_FRAMES,
+                            f"{len(parts) - 1} frames is more than the {lim.max_frames} allowed")
+    raw = _buffer(parts[0])
+    if len(raw) > lim.max_header_bytes:
+        raise ProtocolError(TOO_LARGE, f"header of {len(raw)} bytes exceeds {lim.max_header_bytes}")
+    header = _unpack(raw, lim)
+    if not isinstance(header, dict):
+        raise ProtocolError(BAD_HEADER,
+                            f"header must be a msgpack map, got {type(header).__name__}")
+    msg_id = header.get("id")
+    job_id = msg_id if isinstance(msg_id, str) and len(msg_id) <= MAX_ID_LENGTH else ""
+    v = header.get("v")
+    if not _is_int(v):
+        raise ProtocolError(BAD_HEADER, "header lacks an integer protocol version 'v'", job_id)
+    if v != PROTOCOL_VERSION:
+        raise ProtocolError(
+            BAD_VERSION, f"protocol version {v} is not supported: this end speaks version "
+            f"{PROTOCOL_VERSION} (update the older of the client and the daemon)", job_id,
+        )
+    msg_type = header.get("type")
+    if not isinstance(msg_type, str):
+        raise ProtocolError(BAD_HEADER, "header lacks a string 'type'", job_id)
+    # an error about a message whose id could not be read carries the empty id
+    empty_ok = expect == "reply" and msg_type == ERROR
+    if not isinstance(msg_id, str) or (not msg_id and not empty_ok) or len(msg_id) > MAX_ID_LENGTH:
+        raise ProtocolError(BAD_HEADER, "'id' must be a non-empty string of at most "
+                            f"{MAX_ID_LENGTH} characters", job_id)
+    allowed = REQUEST_TYPES if expect == "request" else REPLY_TYPES
+    if msg_type not in allowed:
+        raise ProtocolError(UNKNOWN_TYPE, f"unknown message type {msg_type[:64]!r}", job_id)
+    _check_fields(header, msg_type, strict=(expect == "request"), job_id=job_id)
+    frames = [_buffer(p) for p in parts[1:]]
+    try:
+        sizes = _expected_frame_sizes(header, lim if expect == "request" else None)
+    except ProtocolError as exc:
+        exc.job_id = job_id
+        raise
+    _check_frames(frames, sizes, lim if expect == "request" else None, job_id)
+    return Message(header, frames, parts)
+
+
+def _check_fields(header: dict[str, Any], msg_type: str, *, strict: bool, job_id: str) -> None:
+    schema = _SCHEMAS[msg_type]
+    for name, (types, required) in schema.items():
+        if name not in header:
+            if required:
+                raise ProtocolError(BAD_HEADER, f"{msg_type}: missing field {name!r}", job_id)
+            continue
+        if not _type_ok(header[name], types):
+            kinds = "/".join(t.__name__ for t in types)
+            raise ProtocolError(BAD_HEADER, f"{msg_type}: field {name!r} must be {kinds}", job_id)
+    if strict:
+        unknown = set(header) - set(schema) - {"v", "type", "id"}
+        if unknown:
+            names = ", ".join(sorted(map(str, unknown)))
+            raise ProtocolError(BAD_REQUEST, f"{msg_type}: unknown field(s) {names}", job_id)
+
+
+def _expected_frame_sizes(header: dict[str, Any], lim: Limits | None) -> list[int]:
+    """The exact byte length of every frame the header announces (limits checked on the way)."""
+    t = header["type"]
+    if t == STYLIZE:
+        contents, styles = header["contents"], header["styles"]
+        if lim is not None:
+            if not 1 <= len(contents) <= lim.max_layers:
+                raise ProtocolError(TOO_LARGE if contents else BAD_REQUEST,
+                                    f"stylize needs 1 to {lim.max_layers} contents, "
+                                    f"got {len(contents)}")
+            if not 1 <= len(styles) <= lim.max_styles:
+                raise ProtocolError(TOO_LARGE if styles else BAD_REQUEST,
+                                    f"stylize needs 1 to {lim.max_styles} styles, "
+                                    f"got {len(styles)}")
+            _check_settings_limits(header.get("settings", {}), lim)
+            p = header.get("preview", 0)
+            if not 0 <= p <= MAX_PREVIEW_SIZE:
+                raise ProtocolError(BAD_REQUEST, f"preview must be 0..{MAX_PREVIEW_SIZE}")
+        sizes = [parse_image(d, lim, what=f"content {i}").nbytes for i, d in enumerate(contents)]
+        for i, d in enumerate(styles):
+            sizes.append(parse_image(d, lim, encoded_ok=True, what=f"style {i}").nbytes)
+            if isinstance(d, dict) and "weight" in d:
+                w = d["weight"]
+                if not _type_ok(w, _NUM) or w < 0:
+                    raise ProtocolError(BAD_REQUEST,
+                                        f"style {i}: weight must be a finite number >= 0")
+        return sizes
+    if t in (ECHO, ECHOED, RESULT):
+        images = header["images"]
+        if lim is not None and len(images) > lim.max_layers:
+            raise ProtocolError(TOO_LARGE, f"{len(images)} images is more than {lim.max_layers}")
+        return [parse_image(d, lim, what=f"image {i}").nbytes for i, d in enumerate(images)]
+    if t == PROGRESS and "preview" in header:
+        return [parse_image(header["preview"], lim, what="preview").nbytes]
+    return []
+
+
+def _check_settings_limits(settings: dict[str, Any], lim: Limits) -> None:
+    for k in settings:
+        if not isinstance(k, str):
+            raise ProtocolError(BAD_HEADER, "settings keys must be strings")
+    it = settings.get("iterations")
+    if it is not None and _is_int(it) and it > lim.max_iterations:
+        raise ProtocolError(TOO_LARGE,
+                            f"iterations={it} exceeds the limit of {lim.max_iterations}")
+
+
+def _check_frames(frames: list[memoryview], sizes: list[int], lim: Limits | None,
+                  job_id: str) -> None:
+    if len(frames) != len(sizes):
+        raise ProtocolError(BAD_FRAMES, f"header describes {len(sizes)} frame(s) but "
+                            f"{len(frames)} arrived", job_id)
+    total = 0
+    for i, (f, n) in enumerate(zip(frames, sizes)):
+        if len(f) != n:
+            raise ProtocolError(BAD_FRAMES, f"frame {i + 1} has {len(f)} bytes, the header "
+                                f"says {n}", job_id)
+        total += n
+    if lim is not None and total > lim.max_message_bytes:
+        raise ProtocolError(TOO_LARGE, f"message of {total} bytes exceeds the limit of "
+                            f"{lim.max_message_bytes}", job_id)
