@@ -19,19 +19,28 @@ def test_gram_is_fp32_under_bf16_input():
     assert gram_matrix(f).dtype == torch.float32
 
 
-def test_content_loss_is_mse_and_target_is_buffer():
-    target = torch.zeros(1, 2, 2, 2)
+def test_content_loss_is_relative_mse_and_target_is_buffer():
+    target = torch.full((1, 2, 2, 2), 2.0)  # mean square 4
     loss = ContentLoss(target)
-    assert "target" in dict(loss.named_buffers())
-    assert torch.isclose(loss(torch.full((1, 2, 2, 2), 3.0)), torch.tensor(9.0))
+    assert {"target", "scale"} <= set(dict(loss.named_buffers()))
+    assert torch.isclose(loss(torch.full((1, 2, 2, 2), 5.0)), torch.tensor(9.0 / 4.0))
+    assert torch.isclose(loss(target), torch.tensor(0.0))
 
 
 def test_style_loss_by_hand():
     f = torch.tensor([[[[1.0, 2.0], [3.0, 4.0]], [[0.0, 1.0], [0.0, 1.0]]]])
-    loss = StyleLoss(torch.zeros(1, 2, 2))
+    target = torch.eye(2)[None]  # mean square 0.5
     g = torch.tensor([30.0, 6.0, 6.0, 2.0]) / 8
-    assert torch.isclose(loss(f), (g**2).mean())
+    expected = ((g - torch.tensor([1.0, 0.0, 0.0, 1.0])) ** 2).mean() / 0.5
+    assert torch.isclose(StyleLoss(target)(f), expected)
     assert torch.isclose(StyleLoss(gram_matrix(f))(f), torch.tensor(0.0))
+
+
+def test_losses_do_not_depend_on_activation_scale():
+    """Imported Caffe-style weights give ~100x larger activations than torchvision's."""
+    f, t = torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4)
+    assert torch.isclose(ContentLoss(t)(f), ContentLoss(100 * t)(100 * f))
+    assert torch.isclose(StyleLoss(gram_matrix(t))(f), StyleLoss(gram_matrix(100 * t))(100 * f))
 
 
 def test_tv_loss_by_hand():

@@ -12,6 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 import torchvision
+
 from impasto_daemon.weights import (
     FORMAT,
     WeightsError,

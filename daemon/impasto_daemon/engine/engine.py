@@ -183,21 +183,21 @@ class StyleEngine:
                 last_total = parts.total.detach()
                 report("optimising", scale, before + done, parts, done == iters, current)
 
-            image = optimise(
+            image, evaluations = optimise(
                 image, objective, iterations, settings.optimizer, settings.learning_rate,
                 autocast=self.on_cuda, on_step=on_step, cancel=cancel,
             )
-            done_before += iterations
+            done_before += evaluations
 
         assert image is not None
-        report("finishing", len(sizes), total, final=True)
+        report("finishing", len(sizes), done_before, final=True)
         result = resize(image.detach().float().cpu().contiguous(), height, width)
         if settings.preserve_colors:
             result = preserve_colors(result, source.rgb)
         rgba = to_rgba(result, source.alpha)
         stats = StyleStats(
             seconds=time.monotonic() - started,
-            iterations=total,
+            iterations=done_before,
             device=str(self.device),
             seed=settings.seed,
             model=settings.model,

@@ -30,7 +30,7 @@ def split_pixels(pixels: np.ndarray) -> SplitImage:
         raise ValueError("image is empty")
     alpha = pixels[:, :, c - 1].copy() if c in (2, 4) else None
     colour = pixels[:, :, :3] if c >= 3 else np.repeat(pixels[:, :, :1], 3, axis=2)
-    rgb = torch.from_numpy(np.ascontiguousarray(colour)).permute(2, 0, 1)[None].float() / 255.0
+    rgb = torch.from_numpy(np.array(colour)).permute(2, 0, 1)[None].float() / 255.0  # own copy
     rgb = rgb.contiguous()
     return SplitImage(rgb=rgb, alpha=alpha)
 

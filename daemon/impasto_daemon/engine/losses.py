@@ -1,4 +1,9 @@
-"""Loss modules, each holding its target as a buffer so they move with ``.to(device)``."""
+"""Loss modules, each holding its target as a buffer so they move with ``.to(device)``.
+
+Content and style losses are relative errors (MSE divided by the target's mean square), so one
+set of default weights works whatever the scale of the network's activations: torchvision's
+VGG, an imported Caffe-convention VGG (activations ~100x larger) and random weights alike.
+"""
 
 from __future__ import annotations
 
@@ -15,27 +20,34 @@ def gram_matrix(features: torch.Tensor) -> torch.Tensor:
         return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
 
 
+def _inverse_mean_square(target: torch.Tensor) -> torch.Tensor:
+    return 1.0 / target.float().pow(2).mean().clamp_min(1e-12)
+
+
 class ContentLoss(nn.Module):
-    """Mean squared error between features and the content image's features."""
+    """Squared error between features and the content image's, relative to the target's size."""
 
     def __init__(self, target: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("target", target.detach().float())
+        self.register_buffer("scale", _inverse_mean_square(target))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(features.float(), self.target.expand_as(features))
+        return F.mse_loss(features.float(), self.target.expand_as(features)) * self.scale
 
 
 class StyleLoss(nn.Module):
-    """Mean squared error between Gram matrices; the target may blend several style images."""
+    """Squared error between Gram matrices relative to the target Gram's size; the target may
+    blend several style images."""
 
     def __init__(self, target_gram: torch.Tensor) -> None:
         super().__init__()
         self.register_buffer("target", target_gram.detach().float())
+        self.register_buffer("scale", _inverse_mean_square(target_gram))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         gram = gram_matrix(features)
-        return F.mse_loss(gram, self.target.expand_as(gram))
+        return F.mse_loss(gram, self.target.expand_as(gram)) * self.scale
 
 
 class TVLoss(nn.Module):
