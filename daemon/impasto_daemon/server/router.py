@@ -399,8 +399,6 @@ class Router:
             self._send(other, header, terminal=True)
         if record:
             self.finished.add(job.id, header, list(frames))
-        if job.state == QUEUED:
-            job.release_inputs()
 
     # --- housekeeping ---------------------------------------------------------------------------
 

@@ -1,0 +1,142 @@
+"""How the server turns engine failures into error codes, with a fake engine (no torch work):
+out of memory -> ``oom`` (and the next job succeeds), diverged, internal, slow iterations
+covered by heartbeats. The real socket loop and worker run in-process on an ipc endpoint."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+import zmq
+
+from impasto_daemon.engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleStats
+from impasto_daemon.server.images import DecodedStyles
+from impasto_daemon.server.jobs import JobQueue
+from impasto_daemon.server.outbox import Outbox
+from impasto_daemon.server.router import DaemonInfo, Router
+from impasto_daemon.server.worker import Worker
+from impasto_wire import Client, DaemonError, Image, Style
+from impasto_wire import protocol as P
+
+
+class FakeEngine:
+    """Behaves according to the seed: 1 OOM, 2 diverges, 3 crashes, 4 slow, else succeeds."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self.freed = False
+
+    def stylize(self, content, styles, settings, progress=None, cancel=None,
+                progress_interval=0.0, preview_interval=None):
+        self.calls += 1
+        seed = settings.seed
+        if seed == 1:
+            self.hog = bytearray(1 << 20)  # something to free
+            raise OutOfMemory("out of memory on cuda:0 at size 4096: choose a smaller size")
+        if seed == 2:
+            raise StyleDiverged("the loss became NaN")
+        if seed == 3:
+            raise RuntimeError("boom")
+        if seed == 4:  # one "iteration" slower than the heartbeat
+            for _ in range(3):
+                if cancel is not None and cancel.is_set():
+                    raise StyleCancelled("cancelled")
+                time.sleep(1.3)
+        if progress is not None:
+            progress(Progress("optimising", 1, 1, 1, 1, 0.5, 0.1, 0.4, 0.0, 0.01,
+                              np.zeros((4, 4, 3), np.uint8) if preview_interval else None,
+                              (content.shape[0], content.shape[1])))
+        h, w = content.shape[:2]
+        rgba = np.zeros((h, w, 4), np.uint8)
+        rgba[:, :, 3] = content[:, :, -1] if content.shape[2] in (2, 4) else 255
+        return rgba, StyleStats(0.01, 1, "fake", seed, settings.model, "fake weights")
+
+
+@pytest.fixture
+def server(tmp_path):
+    ctx = zmq.Context()
+    sock = ctx.socket(zmq.ROUTER)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    endpoint = f"ipc://{tmp_path}/s.sock"
+    sock.bind(endpoint)
+    engine, outbox, queue = FakeEngine(), Outbox(), JobQueue()
+    info = DaemonInfo("test", "cpu", ["cpu"], [{"name": "vgg19", "label": "fake",
+                                                "source": "random", "random": True}], endpoint)
+    router = Router(sock, outbox, queue, P.Limits(), info, client_timeout=30)
+    worker = Worker(engine, queue, outbox, DecodedStyles(), 1 << 20)
+    worker.start()
+    loop = threading.Thread(target=router.serve, args=(5.0,), daemon=True)
+    loop.start()
+    yield endpoint, engine
+    router.request_stop()
+    loop.join(10)
+    queue.close()
+    worker.join(5)
+    sock.close()
+    outbox.close()
+    ctx.term()
+
+
+def run(client: Client, seed: int, preview: int = 0):
+    content = np.full((6, 5, 4), 7, np.uint8)
+    content[:, :, 3] = np.arange(30, dtype=np.uint8).reshape(6, 5)
+    job = client.submit([(Image(5, 6, 4), content)], [Style.raw(2, 2, 3, bytes(12))],
+                        {"seed": seed, "iterations": 1}, preview=preview)
+    return list(client.events(job, timeout=20))
+
+
+def test_out_of_memory_is_an_oom_error_and_the_next_job_succeeds(server):
+    endpoint, engine = server
+    with Client(endpoint) as c:
+        events = run(c, seed=1)
+        assert events[-1].type == P.ERROR
+        assert events[-1].get("code") == P.OOM and "smaller size" in events[-1].get("message")
+        ok = run(c, seed=0)
+        assert ok[-1].type == P.RESULT
+        [(image, frame)] = ok[-1].images()
+        alpha = np.frombuffer(frame, np.uint8).reshape(image.shape)[:, :, 3]
+        assert np.array_equal(alpha, np.arange(30).reshape(6, 5))
+
+
+@pytest.mark.parametrize("seed, code, words", [(2, P.DIVERGED, "NaN"),
+                                               (3, P.INTERNAL, "RuntimeError: boom")])
+def test_other_failures_have_stable_codes_and_the_daemon_keeps_serving(server, seed, code, words):
+    endpoint, _ = server
+    with Client(endpoint) as c:
+        last = run(c, seed=seed)[-1]
+        assert last.get("code") == code and words in last.get("message")
+        assert c.status()["jobs"]["failed"] >= 1
+        assert run(c, seed=0)[-1].type == P.RESULT
+
+
+def test_heartbeats_cover_iterations_slower_than_a_second(server):
+    endpoint, _ = server
+    with Client(endpoint) as c:
+        c.dead_after = 1.2  # would declare the daemon dead without the heartbeat
+        events = run(c, seed=4)
+        assert events[-1].type == P.RESULT
+        assert any(e.get("heartbeat") for e in events)
+
+
+def test_preview_frames_only_when_asked(server):
+    endpoint, _ = server
+    with Client(endpoint) as c:
+        plain = [e for e in run(c, seed=0) if e.type == P.PROGRESS and e.get("stage") != "starting"]
+        assert plain and all(e.preview() is None for e in plain)
+        shown = [e for e in run(c, seed=0, preview=64) if e.get("preview")]
+        image, frame = shown[0].preview()
+        assert (image.width, image.height, image.channels) == (4, 4, 3) and len(frame) == 48
+
+
+def test_submit_refusals_raise_daemon_error(server):
+    endpoint, _ = server
+    with Client(endpoint) as c:
+        with pytest.raises(DaemonError) as info:
+            c.submit([(Image(2, 2, 3), bytes(12))], [Style.raw(2, 2, 3, bytes(12))],
+                     {"model": "vgg16"})
+        assert info.value.code == P.BAD_REQUEST and "--model" in info.value.message
+        with pytest.raises(ValueError):
+            c.submit([(Image(2, 2, 3), bytes(11))], [Style.raw(2, 2, 3, bytes(12))])
