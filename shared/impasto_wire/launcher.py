@@ -13,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,8 @@ def ensure_daemon(endpoint: str | None = None, command: Sequence[str] | None = N
         raise DaemonUnavailable(f"cannot start {argv[0]}: {exc}") from None
     finally:
         os.close(fd)
+    # reap it when it exits, so a long-lived caller is not left holding a zombie
+    threading.Thread(target=proc.wait, name="impasto-daemon-reaper", daemon=True).start()
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if answers(endpoint, timeout=0.5):

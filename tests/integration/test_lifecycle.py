@@ -11,7 +11,7 @@ import time
 import pytest
 from conftest import DAEMON, IMPASTO, SHARED_ARGS, long_job, small_job, wait_until_optimising
 
-from impasto_wire import Client, DaemonError, DaemonUnavailable
+from impasto_wire import Client, DaemonError, DaemonUnavailable, ensure_daemon
 from impasto_wire import protocol as P
 from impasto_wire.endpoints import ipc_path
 
@@ -90,3 +90,28 @@ def test_sigterm_mid_job_shuts_down_cleanly(own_daemon):
     assert not os.path.exists(path)  # socket removed
     assert not (d.runtime / "impasto" / "endpoint").exists()  # announce removed
     assert "stopped" in d.output()
+
+
+def test_the_launcher_starts_one_detached_daemon_and_stop_ends_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    endpoint = f"ipc://{tmp_path}/impasto/daemon.sock"
+    command = [DAEMON, "--device", "cpu", "--weights", "random"]
+    assert ensure_daemon(endpoint, command, wait=90) is True
+    try:
+        assert ensure_daemon(endpoint, command, wait=90) is False  # already answering
+        with Client() as c:  # found through the announce file / default endpoint
+            pid = c.hello()["pid"]
+            assert c.endpoint == endpoint
+        assert "ready on" in (tmp_path / "impasto" / "daemon.log").read_text()
+    finally:
+        with Client(endpoint) as c:
+            assert c.stop()["type"] == P.STOPPING
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError("the daemon did not stop")
