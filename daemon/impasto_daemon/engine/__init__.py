@@ -1,10 +1,19 @@
 """Gatys et al. (2015) neural style transfer on a warm VGG, average pooling by default."""
 
 from .engine import StyleEngine, resolve_device
-from .results import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleError, StyleStats
+from .results import (
+    BudgetTooSmall,
+    OutOfMemory,
+    Progress,
+    StyleCancelled,
+    StyleDiverged,
+    StyleError,
+    StyleStats,
+)
 from .settings import StyleSettings
 
 __all__ = [
+    "BudgetTooSmall",
     "OutOfMemory",
     "Progress",
     "StyleCancelled",

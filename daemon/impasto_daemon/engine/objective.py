@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from .losses import ContentLoss, StyleLoss, TVLoss
 from .vgg import VGGFeatures
 
 
@@ -59,12 +59,32 @@ class StyleObjective(nn.Module):
 
 @torch.no_grad()
 def style_grams(
-    net: VGGFeatures, image: torch.Tensor, layers: Sequence[str], autocast: bool = False
+    net: VGGFeatures,
+    image: torch.Tensor,
+    layers: Sequence[str],
+    autocast: bool = False,
+    max_pixels: int | None = None,
 ) -> dict[str, torch.Tensor]:
-    """Gram matrices of one style image, the only thing the optimisation needs from it."""
-    with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
-        feats = net(image, layers)
-    return {k: gram_matrix(feats[k]) for k in layers}
+    """Gram matrices of one style image, the only thing the optimisation needs from it.
+
+    A Gram matrix is a sum over positions, so a style image too large for one pass is read in
+    strips and the sums are added: exact but for the strips' borders.
+    """
+    h, w = image.shape[-2:]
+    rows = h if max_pixels is None else max(16, min(h, max_pixels // max(w, 1)))
+    sums: dict[str, torch.Tensor] = {}
+    counts = dict.fromkeys(layers, 0)
+    for y in range(0, h, rows):
+        strip = image[..., y : y + rows, :].to(next(net.parameters()).device)
+        with torch.autocast(strip.device.type, dtype=torch.bfloat16, enabled=autocast):
+            feats = net(strip, layers)
+        for k in layers:
+            f = feats[k]
+            _, c, fh, fw = f.shape
+            flat = f.reshape(1, c, fh * fw).float()
+            sums[k] = sums.get(k, 0) + torch.bmm(flat, flat.transpose(1, 2))
+            counts[k] += fh * fw
+    return {k: sums[k] / (sums[k].shape[-1] * counts[k]) for k in layers}
 
 
 @torch.no_grad()

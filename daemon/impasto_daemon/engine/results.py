@@ -20,7 +20,10 @@ class Progress:
     tv_loss: float
     elapsed: float
     preview: np.ndarray | None = None  # small HxWx3 uint8, only when asked for
-    size: tuple[int, int] = (0, 0)  # (height, width) being optimised
+    size: tuple[int, int] = (0, 0)  # (height, width) of the scale being optimised
+    tile: int = 1  # 1-based tile of this scale being optimised
+    tiles: int = 1  # tiles at this scale (1 = the whole image at once)
+    strategy: str = ""  # e.g. "scale 3/3 1536x1024 in 6 tiles of 640x640"
 
 
 @dataclass
@@ -35,6 +38,13 @@ class StyleStats:
     target_cache_hits: int = 0
     peak_memory_bytes: int = 0
     final_loss: float = 0.0
+    tiles: list[int] = field(default_factory=list)  # tiles used at each scale
+    memory_budget_bytes: int = 0
+
+    @property
+    def peak_bytes_per_megapixel(self) -> float:
+        h, w = self.sizes[-1] if self.sizes else (0, 0)
+        return self.peak_memory_bytes / max(h * w / 1e6, 1e-6)
 
 
 class StyleError(Exception):
@@ -51,3 +61,7 @@ class StyleDiverged(StyleError):
 
 class OutOfMemory(StyleError):
     """The device ran out of memory; a smaller size will fit."""
+
+
+class BudgetTooSmall(StyleError):
+    """The memory budget cannot hold even the smallest tile."""

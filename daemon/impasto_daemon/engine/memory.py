@@ -1,0 +1,65 @@
+"""How much memory one optimisation step needs, so large layers are tiled before they fail.
+
+The estimate is analytic: activations kept for the backward pass (every conv and ReLU output up
+to relu5_1), their gradients, and the optimiser's state, per input pixel. It errs high.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+
+from .vgg import BLOCKS
+
+
+def fixed_bytes(device: torch.device) -> int:
+    """What a job needs whatever its size: weights, cuDNN workspace, allocator slack."""
+    return (768 if device.type == "cuda" else 96) * 2**20
+
+
+def activation_floats_per_pixel(model: str) -> float:
+    """Elements stored per input pixel by a forward pass truncated at relu5_1."""
+    total = 0.0
+    for block, convs in enumerate(BLOCKS[model], start=1):
+        channels = min(64 * 2 ** (block - 1), 512)
+        kept = convs if block < 5 else 1  # block 5 stops at relu5_1
+        total += 2 * kept * channels / 4 ** (block - 1)  # conv output + ReLU output
+    return total
+
+
+def bytes_per_pixel(model: str, optimizer: str, autocast: bool) -> float:
+    """Peak bytes per processed pixel of one forward+backward step plus optimiser state."""
+    element = 2 if autocast else 4
+    activations = activation_floats_per_pixel(model) * element
+    gradients = activations  # the backward pass holds a gradient per activation at its peak
+    state = 3 * 4 * (2 * 50 + 4 if optimizer == "lbfgs" else 4)  # L-BFGS history of 50 pairs
+    return activations + gradients + state
+
+
+def max_pixels(
+    model: str, optimizer: str, autocast: bool, budget: int, device: torch.device
+) -> int:
+    """The largest tile (in pixels) one step can optimise within ``budget`` bytes."""
+    spare = budget - fixed_bytes(device)
+    return max(0, int(spare / bytes_per_pixel(model, optimizer, autocast)))
+
+
+def budget_for(
+    pixels: int, model: str, optimizer: str, autocast: bool, device: torch.device
+) -> int:
+    """The budget (bytes) under which ``pixels`` can be optimised in one piece."""
+    return fixed_bytes(device) + int(pixels * bytes_per_pixel(model, optimizer, autocast)) + 1
+
+
+def default_budget(device: torch.device) -> int:
+    """90% of the GPU's free memory, or half the machine's available RAM on the CPU."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free * 0.9)
+    try:
+        with open("/proc/meminfo") as f:
+            info = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in f}
+        return int(info.get("MemAvailable", 8 * 2**30) * 0.5)
+    except OSError:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.5)

@@ -1,0 +1,224 @@
+"""One stylisation job: coarse-to-fine over scales, each scale optimised whole or in tiles.
+
+Every scale is a list of tiles (one tile when it fits the memory budget), so small and huge
+layers take the same path. Between scales the image lives on the CPU at full scale size;
+each tile moves to the device only while it is optimised.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+
+from . import memory
+from .color import preserve_colors
+from .images import fit_long_side, preview, resize, split_pixels, to_rgba
+from .objective import LossParts, StyleObjective, content_features, style_grams
+from .optimize import Ticker, optimise
+from .results import BudgetTooSmall, Progress, StyleCancelled, StyleStats
+from .scales import iterations_per_scale, plan_scales, process_size
+from .settings import StyleSettings
+from .target_cache import pixels_key
+from .tiling import Canvas, Tile, plan_tiles
+from .vgg import CONTENT_LAYER, STYLE_LAYERS
+
+if TYPE_CHECKING:
+    from .engine import StyleEngine
+
+ProgressCallback = Callable[[Progress], None]
+MIN_TILE_SIDE = 64
+
+
+def tile_overlap(max_pixels: int) -> int:
+    """Overlap between tiles: a quarter of the tile side, between 8 and 96 px."""
+    return max(8, min(96, int(max_pixels**0.5) // 4))
+
+
+class StyleRun:
+    """The state of one ``StyleEngine.stylize`` call."""
+
+    def __init__(
+        self,
+        engine: StyleEngine,
+        content: np.ndarray,
+        styles: Sequence[np.ndarray],
+        settings: StyleSettings,
+        progress: ProgressCallback | None,
+        cancel: threading.Event | None,
+        progress_interval: float,
+        preview_interval: float | None,
+        memory_budget: int,
+    ) -> None:
+        self.engine, self.settings, self.cancel = engine, settings, cancel
+        self.progress, self.preview_interval = progress, preview_interval
+        self.started = time.monotonic()
+        self.blend = settings.blend_for(len(styles))
+        self.net = engine.network(settings.model, settings.pooling)
+        self.source = split_pixels(content)
+        self.styles = [(split_pixels(s).rgb, pixels_key(s)) for s in styles]
+        self.height, self.width = self.source.rgb.shape[-2:]
+        self.sizes = plan_scales(
+            *process_size(self.height, self.width, settings.size), settings.multiscale
+        )
+        self.per_scale = iterations_per_scale(settings.iterations, len(self.sizes))
+        self.budget = memory_budget
+        self.tile_pixels = memory.max_pixels(
+            settings.model, settings.optimizer, engine.on_cuda, memory_budget, engine.device
+        )
+        if self.tile_pixels < MIN_TILE_SIDE**2:
+            need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
+                                     engine.on_cuda, engine.device)
+            raise BudgetTooSmall(
+                f"a memory budget of {memory_budget / 2**20:.0f} MiB cannot hold even a "
+                f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
+            )
+        self.overlap = tile_overlap(self.tile_pixels)
+        self.tiles = [plan_tiles(h, w, self.tile_pixels, self.overlap) for h, w in self.sizes]
+        self.total = sum(n * len(t) for n, t in zip(self.per_scale, self.tiles))
+        self.generator = torch.Generator().manual_seed(settings.seed)
+        self.ticker = Ticker(progress_interval)
+        self.preview_ticker = Ticker(preview_interval or 0.0)
+        self.done = 0
+        self.last_loss: torch.Tensor | None = None
+        self.blend_tiles = True  # False only to show what an unblended join looks like
+
+    # -- the job ---------------------------------------------------------------------------
+
+    def run(self) -> tuple[np.ndarray, StyleStats]:
+        torch.manual_seed(self.settings.seed)
+        hits_before = self.engine.targets.hits
+        image: torch.Tensor | None = None  # CPU, at the current scale's size
+        for index, (h, w) in enumerate(self.sizes, start=1):
+            self._check_cancel()
+            self._report("targets", index, 1)
+            content = resize(self.source.rgb, h, w)
+            grams = self._blended_grams((h, w))
+            start = self._initial_image(content) if image is None else resize(image, h, w)
+            image = self._optimise_scale(index, content, grams, start)
+        assert image is not None
+        self._report("finishing", len(self.sizes), len(self.tiles[-1]), final=True)
+        result = resize(image, self.height, self.width)
+        if self.settings.preserve_colors:
+            result = preserve_colors(result, self.source.rgb)
+        return to_rgba(result, self.source.alpha), self._stats(hits_before)
+
+    def _optimise_scale(
+        self, index: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
+        start: torch.Tensor,
+    ) -> torch.Tensor:
+        """Optimise every tile of this scale from ``start`` and stitch them back together."""
+        h, w = content.shape[-2:]
+        tiles = self.tiles[index - 1]
+        canvas = Canvas(3, h, w, self.overlap, blend=self.blend_tiles)
+        for number, tile in enumerate(tiles, start=1):
+            self._check_cancel()
+            piece = self._optimise_tile(index, number, _crop(content, tile), grams,
+                                        _crop(start, tile))
+            canvas.add(tile, piece)
+        return canvas.result()
+
+    def _optimise_tile(
+        self, index: int, number: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
+        start: torch.Tensor,
+    ) -> torch.Tensor:
+        engine, s = self.engine, self.settings
+        content = engine.to_device(content)
+        objective = StyleObjective(
+            self.net, CONTENT_LAYER,
+            content_features(self.net, content, CONTENT_LAYER, engine.on_cuda),
+            grams, s.content_weight, s.style_weight, s.tv_weight,
+        )
+        before, budget = self.done, self.per_scale[index - 1]
+
+        def on_step(done: int, parts: LossParts, current: torch.Tensor) -> None:
+            self.last_loss = parts.total.detach()
+            self._report("optimising", index, number, before + done, parts, done == budget,
+                         current)
+
+        result, evaluations = optimise(
+            engine.to_device(start), objective, budget, s.optimizer, s.learning_rate,
+            autocast=engine.on_cuda, on_step=on_step, cancel=self.cancel,
+        )
+        self.done += evaluations
+        return result.float().cpu()
+
+    # -- pieces ----------------------------------------------------------------------------
+
+    def _blended_grams(self, size: tuple[int, int]) -> dict[str, torch.Tensor]:
+        """Weighted sum of each style image's Grams at the style scale for this content size;
+        shared by every tile of the scale, which is what makes the tiles agree."""
+        engine, s = self.engine, self.settings
+        blended: dict[str, torch.Tensor] = {}
+        for (rgb, key), weight in zip(self.styles, self.blend):
+            long_side = max(16, round(s.style_scale * max(size)))
+            th, tw = fit_long_side(*rgb.shape[-2:], long_side)
+            th, tw = max(th, 16), max(tw, 16)
+            cache_key = (key, s.model, s.pooling, STYLE_LAYERS, th, tw)
+            grams = engine.targets.get(cache_key)
+            if grams is None:
+                # Without gradients a pass needs about a third of an optimisation step.
+                grams = style_grams(self.net, resize(rgb, th, tw), STYLE_LAYERS,
+                                    engine.on_cuda, max_pixels=3 * self.tile_pixels)
+                engine.targets.put(cache_key, grams)
+            for layer, gram in grams.items():
+                blended[layer] = blended.get(layer, 0) + weight * gram
+        return blended
+
+    def _initial_image(self, content: torch.Tensor) -> torch.Tensor:
+        if self.settings.init == "content":
+            return content.clone()
+        if self.settings.init == "noise":
+            return torch.rand(content.shape, generator=self.generator)
+        return resize(self.styles[0][0], *content.shape[-2:])
+
+    def _check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            raise StyleCancelled("cancelled")
+
+    def _report(
+        self, stage: str, scale: int, tile: int, done: int | None = None,
+        parts: LossParts | None = None, final: bool = False, image: torch.Tensor | None = None,
+    ) -> None:
+        if self.progress is None or not (self.ticker.due(final) or stage != "optimising"):
+            return
+        values = [0.0] * 4
+        if parts is not None:
+            terms = (parts.total, parts.content, parts.style, parts.tv)
+            values = [float(t.detach()) for t in terms]
+        thumb = None
+        wants_preview = image is not None and self.preview_interval is not None
+        if wants_preview and self.preview_ticker.due(final):
+            thumb = preview(image.detach().float().cpu())
+        h, w = self.sizes[scale - 1]
+        tiles = self.tiles[scale - 1]
+        strategy = f"scale {scale}/{len(self.sizes)} {w}x{h}"
+        if len(tiles) > 1:
+            strategy += f" in {len(tiles)} tiles of {tiles[0].width}x{tiles[0].height}"
+        self.progress(Progress(
+            stage=stage, scale=scale, scales=len(self.sizes),
+            iteration=self.done if done is None else done, total=self.total,
+            loss=values[0], content_loss=values[1], style_loss=values[2], tv_loss=values[3],
+            elapsed=time.monotonic() - self.started, preview=thumb, size=(h, w),
+            tile=tile, tiles=len(tiles), strategy=strategy,
+        ))
+
+    def _stats(self, hits_before: int) -> StyleStats:
+        engine, s = self.engine, self.settings
+        return StyleStats(
+            seconds=time.monotonic() - self.started, iterations=self.done,
+            device=str(engine.device), seed=s.seed, model=s.model,
+            weights=engine.weights_info[s.model].label, sizes=list(self.sizes),
+            target_cache_hits=engine.targets.hits - hits_before,
+            peak_memory_bytes=engine.peak_memory(),
+            final_loss=float(self.last_loss) if self.last_loss is not None else 0.0,
+            tiles=[len(t) for t in self.tiles], memory_budget_bytes=self.budget,
+        )
+
+
+def _crop(image: torch.Tensor, tile: Tile) -> torch.Tensor:
+    return image[..., tile.y0 : tile.y1, tile.x0 : tile.x1]
