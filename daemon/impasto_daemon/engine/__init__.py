@@ -1,5 +1,6 @@
 """Gatys et al. (2015) neural style transfer on a warm VGG, average pooling by default."""
 
+from . import memory
 from .engine import StyleEngine, resolve_device
 from .results import (
     BudgetTooSmall,
@@ -22,5 +23,6 @@ __all__ = [
     "StyleError",
     "StyleSettings",
     "StyleStats",
+    "memory",
     "resolve_device",
 ]

@@ -63,3 +63,8 @@ def default_budget(device: torch.device) -> int:
         return int(info.get("MemAvailable", 8 * 2**30) * 0.5)
     except OSError:
         return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") * 0.5)
+
+
+def host_bytes(height: int, width: int, history: int) -> int:
+    """Host memory of a tiled scale: image, gradient, content, optimiser state and history."""
+    return height * width * 3 * 4 * (2 * history + 8)

@@ -56,6 +56,12 @@ class StyleObjective(nn.Module):
         total = content_w * content + style_w * style + tv_w * tv
         return LossParts(total, content, style, tv)
 
+    def backward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
+        """Evaluate and leave the gradient in ``image.grad`` (the optimiser's one entry point)."""
+        parts = self(image, autocast=autocast)
+        parts.total.backward()
+        return parts
+
 
 @torch.no_grad()
 def style_grams(

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 import torch
 
-from .objective import LossParts, StyleObjective
+from .objective import LossParts
 from .results import StyleCancelled, StyleDiverged
 
 # Called after every iteration with (iterations done in this run, loss parts, current image).
@@ -18,13 +18,14 @@ StepCallback = Callable[[int, LossParts, torch.Tensor], None]
 
 def optimise(
     image: torch.Tensor,
-    objective: StyleObjective,
+    objective,  # StyleObjective or TiledObjective: anything with .backward(image, autocast)
     iterations: int,
     optimizer: str,
     learning_rate: float = 0.02,
     autocast: bool = False,
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
+    history_size: int = 50,
 ) -> tuple[torch.Tensor, int]:
     """Minimise the objective over a copy of ``image``; returns it and the evaluations made.
 
@@ -44,8 +45,7 @@ def optimise(
         if done >= iterations:
             raise _BudgetSpent  # a line search may ask for more evaluations than budgeted
         opt.zero_grad(set_to_none=True)
-        parts = objective(image, autocast=autocast)
-        parts.total.backward()
+        parts = objective.backward(image, autocast)
         done += 1
         # A finiteness check syncs the GPU; L-BFGS syncs anyway, Adam only every 10 steps.
         if lbfgs or done % 10 == 0 or done == iterations:
@@ -67,7 +67,7 @@ def optimise(
         # one loss evaluation, so the time per job is predictable.
         opt = torch.optim.LBFGS(
             [image], max_iter=iterations, max_eval=iterations,
-            tolerance_grad=-1, tolerance_change=-1, history_size=50,
+            tolerance_grad=-1, tolerance_change=-1, history_size=history_size,
             line_search_fn="strong_wolfe",
         )
         try:

@@ -21,8 +21,7 @@ class Progress:
     elapsed: float
     preview: np.ndarray | None = None  # small HxWx3 uint8, only when asked for
     size: tuple[int, int] = (0, 0)  # (height, width) of the scale being optimised
-    tile: int = 1  # 1-based tile of this scale being optimised
-    tiles: int = 1  # tiles at this scale (1 = the whole image at once)
+    tiles: int = 1  # tiles every iteration of this scale passes through (1 = the whole image)
     strategy: str = ""  # e.g. "scale 3/3 1536x1024 in 6 tiles of 640x640"
 
 

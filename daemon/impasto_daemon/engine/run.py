@@ -1,8 +1,9 @@
 """One stylisation job: coarse-to-fine over scales, each scale optimised whole or in tiles.
 
-Every scale is a list of tiles (one tile when it fits the memory budget), so small and huge
-layers take the same path. Between scales the image lives on the CPU at full scale size;
-each tile moves to the device only while it is optimised.
+A scale that fits the memory budget is optimised on the device in one piece. A larger one
+keeps the image on the CPU and computes the exact whole-image loss and gradient tile by tile
+(tiled.py), so the result is the untiled one, only slower. Between scales the image is on the
+CPU.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from .results import BudgetTooSmall, Progress, StyleCancelled, StyleStats
 from .scales import iterations_per_scale, plan_scales, process_size
 from .settings import StyleSettings
 from .target_cache import pixels_key
-from .tiling import Canvas, Tile, plan_tiles
+from .tiled import TiledObjective, halo_for, plan_tiles
 from .vgg import CONTENT_LAYER, STYLE_LAYERS
 
 if TYPE_CHECKING:
@@ -32,11 +33,7 @@ if TYPE_CHECKING:
 
 ProgressCallback = Callable[[Progress], None]
 MIN_TILE_SIDE = 64
-
-
-def tile_overlap(max_pixels: int) -> int:
-    """Overlap between tiles: a quarter of the tile side, between 8 and 96 px."""
-    return max(8, min(96, int(max_pixels**0.5) // 4))
+TILED_HISTORY = 10  # L-BFGS pairs kept for a tiled scale: they live in host memory, full size
 
 
 class StyleRun:
@@ -67,25 +64,28 @@ class StyleRun:
         )
         self.per_scale = iterations_per_scale(settings.iterations, len(self.sizes))
         self.budget = memory_budget
+        device_budget = memory_budget
+        if engine.device.type == "cpu":  # the full-size image, gradient and history share RAM
+            device_budget -= memory.host_bytes(*self.sizes[-1], TILED_HISTORY)
         self.tile_pixels = memory.max_pixels(
-            settings.model, settings.optimizer, engine.on_cuda, memory_budget, engine.device
+            settings.model, settings.optimizer, engine.on_cuda, device_budget, engine.device
         )
         if self.tile_pixels < MIN_TILE_SIDE**2:
             need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
                                      engine.on_cuda, engine.device)
+            need += memory_budget - device_budget
             raise BudgetTooSmall(
                 f"a memory budget of {memory_budget / 2**20:.0f} MiB cannot hold even a "
                 f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
             )
-        self.overlap = tile_overlap(self.tile_pixels)
-        self.tiles = [plan_tiles(h, w, self.tile_pixels, self.overlap) for h, w in self.sizes]
-        self.total = sum(n * len(t) for n, t in zip(self.per_scale, self.tiles))
+        self.halo = halo_for(self.tile_pixels)
+        self.tiles = [plan_tiles(h, w, self.tile_pixels, self.halo) for h, w in self.sizes]
+        self.total = sum(self.per_scale)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.ticker = Ticker(progress_interval)
         self.preview_ticker = Ticker(preview_interval or 0.0)
         self.done = 0
         self.last_loss: torch.Tensor | None = None
-        self.blend_tiles = True  # False only to show what an unblended join looks like
 
     # -- the job ---------------------------------------------------------------------------
 
@@ -95,13 +95,13 @@ class StyleRun:
         image: torch.Tensor | None = None  # CPU, at the current scale's size
         for index, (h, w) in enumerate(self.sizes, start=1):
             self._check_cancel()
-            self._report("targets", index, 1)
+            self._report("targets", index)
             content = resize(self.source.rgb, h, w)
             grams = self._blended_grams((h, w))
             start = self._initial_image(content) if image is None else resize(image, h, w)
             image = self._optimise_scale(index, content, grams, start)
         assert image is not None
-        self._report("finishing", len(self.sizes), len(self.tiles[-1]), final=True)
+        self._report("finishing", len(self.sizes), final=True)
         result = resize(image, self.height, self.width)
         if self.settings.preserve_colors:
             result = preserve_colors(result, self.source.rgb)
@@ -111,38 +111,33 @@ class StyleRun:
         self, index: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
         start: torch.Tensor,
     ) -> torch.Tensor:
-        """Optimise every tile of this scale from ``start`` and stitch them back together."""
-        h, w = content.shape[-2:]
-        tiles = self.tiles[index - 1]
-        canvas = Canvas(3, h, w, self.overlap, blend=self.blend_tiles)
-        for number, tile in enumerate(tiles, start=1):
-            self._check_cancel()
-            piece = self._optimise_tile(index, number, _crop(content, tile), grams,
-                                        _crop(start, tile))
-            canvas.add(tile, piece)
-        return canvas.result()
-
-    def _optimise_tile(
-        self, index: int, number: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
-        start: torch.Tensor,
-    ) -> torch.Tensor:
+        """Optimise one scale from ``start``: in one piece on the device when it fits, else
+        on the CPU with the exact gradient gathered tile by tile."""
         engine, s = self.engine, self.settings
-        content = engine.to_device(content)
-        objective = StyleObjective(
-            self.net, CONTENT_LAYER,
-            content_features(self.net, content, CONTENT_LAYER, engine.on_cuda),
-            grams, s.content_weight, s.style_weight, s.tv_weight,
-        )
+        tiles = self.tiles[index - 1]
+        if len(tiles) == 1:
+            content = engine.to_device(content)
+            objective = StyleObjective(
+                self.net, CONTENT_LAYER,
+                content_features(self.net, content, CONTENT_LAYER, engine.on_cuda),
+                grams, s.content_weight, s.style_weight, s.tv_weight,
+            )
+            start, history = engine.to_device(start), 50
+        else:
+            objective = TiledObjective(
+                self.net, content, grams, tiles, s.content_weight, s.style_weight,
+                s.tv_weight, engine.device, engine.on_cuda,
+            )
+            history = TILED_HISTORY
         before, budget = self.done, self.per_scale[index - 1]
 
         def on_step(done: int, parts: LossParts, current: torch.Tensor) -> None:
             self.last_loss = parts.total.detach()
-            self._report("optimising", index, number, before + done, parts, done == budget,
-                         current)
+            self._report("optimising", index, before + done, parts, done == budget, current)
 
         result, evaluations = optimise(
-            engine.to_device(start), objective, budget, s.optimizer, s.learning_rate,
-            autocast=engine.on_cuda, on_step=on_step, cancel=self.cancel,
+            start, objective, budget, s.optimizer, s.learning_rate, autocast=engine.on_cuda,
+            on_step=on_step, cancel=self.cancel, history_size=history,
         )
         self.done += evaluations
         return result.float().cpu()
@@ -181,7 +176,7 @@ class StyleRun:
             raise StyleCancelled("cancelled")
 
     def _report(
-        self, stage: str, scale: int, tile: int, done: int | None = None,
+        self, stage: str, scale: int, done: int | None = None,
         parts: LossParts | None = None, final: bool = False, image: torch.Tensor | None = None,
     ) -> None:
         if self.progress is None or not (self.ticker.due(final) or stage != "optimising"):
@@ -198,13 +193,15 @@ class StyleRun:
         tiles = self.tiles[scale - 1]
         strategy = f"scale {scale}/{len(self.sizes)} {w}x{h}"
         if len(tiles) > 1:
-            strategy += f" in {len(tiles)} tiles of {tiles[0].width}x{tiles[0].height}"
+            t = tiles[0]
+            strategy += (f" in {len(tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
+                         f" + {self.halo} px context")
         self.progress(Progress(
             stage=stage, scale=scale, scales=len(self.sizes),
             iteration=self.done if done is None else done, total=self.total,
             loss=values[0], content_loss=values[1], style_loss=values[2], tv_loss=values[3],
             elapsed=time.monotonic() - self.started, preview=thumb, size=(h, w),
-            tile=tile, tiles=len(tiles), strategy=strategy,
+            tiles=len(tiles), strategy=strategy,
         ))
 
     def _stats(self, hits_before: int) -> StyleStats:
@@ -218,7 +215,3 @@ class StyleRun:
             final_loss=float(self.last_loss) if self.last_loss is not None else 0.0,
             tiles=[len(t) for t in self.tiles], memory_budget_bytes=self.budget,
         )
-
-
-def _crop(image: torch.Tensor, tile: Tile) -> torch.Tensor:
-    return image[..., tile.y0 : tile.y1, tile.x0 : tile.x1]

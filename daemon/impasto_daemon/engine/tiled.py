@@ -1,0 +1,183 @@
+"""The whole-image Gatys loss and its exact gradient, computed tile by tile.
+
+For layers too large for one forward/backward pass. The image is cut into non-overlapping
+*cores*; each is processed inside a *crop* that adds a halo of context around it. Every term of
+the loss is a sum over feature positions, so each crop contributes the terms of its core's
+features, and the gradients of all crops are added into one full-size gradient:
+
+- style: the global Gram matrix G is first summed over all cores (no gradient needed); then the
+  gradient of the whole-image style loss reaches each core's features through the surrogate
+  <dS/dG, F Fᵀ>, whose gradient equals the true one (S depends on F only through G);
+- content and total variation are plain sums over positions.
+
+So one optimiser step sees the same gradient as an untiled step, up to the receptive field
+cut off at the halo: the tiles cannot disagree, and there are no seams to blend.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+
+from .losses import TVLoss
+from .objective import LossParts
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
+
+ALIGN = 16  # relu5_1 sees the image at 1/16: cores start on this grid so features line up
+
+
+@dataclass(frozen=True)
+class Tile:
+    """A core [y0, y1) x [x0, x1) and the crop around it that gives it context."""
+
+    y0: int
+    y1: int
+    x0: int
+    x1: int
+    cy0: int
+    cy1: int
+    cx0: int
+    cx1: int
+
+    @property
+    def crop_pixels(self) -> int:
+        return (self.cy1 - self.cy0) * (self.cx1 - self.cx0)
+
+
+def plan_tiles(height: int, width: int, max_pixels: int, halo: int) -> list[Tile]:
+    """Cores on the 16-px grid whose crops (core + halo) hold at most ``max_pixels``.
+
+    One tile covering everything when the image fits. Raises ValueError if no core fits.
+    """
+    if height * width <= max_pixels:
+        return [Tile(0, height, 0, width, 0, height, 0, width)]
+    side = int(max_pixels**0.5) - 2 * halo
+    core = side // ALIGN * ALIGN
+    if core < ALIGN:
+        raise ValueError(f"tiles of {max_pixels} px leave no room inside a {halo} px halo")
+    ch, cw = min(core, height), min(core, width)
+    tiles = []
+    for y0 in range(0, height, ch):
+        for x0 in range(0, width, cw):
+            y1, x1 = min(y0 + ch, height), min(x0 + cw, width)
+            tiles.append(Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo),
+                              max(0, x0 - halo), min(width, x1 + halo)))
+    return tiles
+
+
+def halo_for(max_pixels: int) -> int:
+    """Context around each core: a quarter of the tile side, on the grid, 16 to 128 px."""
+    return max(ALIGN, min(128, int(max_pixels**0.5) // 4 // ALIGN * ALIGN))
+
+
+def _core_slice(tile: Tile, feature: torch.Tensor, image_height: int, image_width: int):
+    """The feature positions of a crop's feature map that belong to its core."""
+    fh, fw = feature.shape[-2:]
+    sy = (tile.cy1 - tile.cy0) / fh if fh else 1
+    sx = (tile.cx1 - tile.cx0) / fw if fw else 1
+    down_y, down_x = round(sy), round(sx)
+    top, left = (tile.y0 - tile.cy0) // down_y, (tile.x0 - tile.cx0) // down_x
+    bottom = fh if tile.y1 == image_height else (tile.y1 - tile.cy0) // down_y
+    right = fw if tile.x1 == image_width else (tile.x1 - tile.cx0) // down_x
+    return feature[..., top:bottom, left:right]
+
+
+class TiledObjective:
+    """Loss and gradient of a CPU image, one crop at a time on the device."""
+
+    def __init__(
+        self,
+        net: VGGFeatures,
+        content: torch.Tensor,
+        style_targets: Mapping[str, torch.Tensor],
+        tiles: list[Tile],
+        content_weight: float,
+        style_weight: float,
+        tv_weight: float,
+        device: torch.device,
+        autocast: bool,
+    ) -> None:
+        self.net, self.tiles, self.device, self.autocast = net, tiles, device, autocast
+        self.height, self.width = content.shape[-2:]
+        self.weights = (content_weight, style_weight, tv_weight)
+        self.targets = {k: v.to(device).float() for k, v in style_targets.items()}
+        self.style_scale = {
+            k: 1.0 / t.pow(2).mean().clamp_min(1e-12) for k, t in self.targets.items()
+        }
+        self.content_targets: list[torch.Tensor] = []
+        square_sum, count = 0.0, 0
+        with torch.no_grad():
+            for tile in tiles:
+                feats = self._features(content, tile, [CONTENT_LAYER])[CONTENT_LAYER].float()
+                self.content_targets.append(feats.cpu())
+                square_sum += float(feats.pow(2).sum())
+                count += feats.numel()
+        self.content_count = count
+        self.content_scale = count / max(square_sum, 1e-12)
+
+    def _features(self, image: torch.Tensor, tile: Tile, layers) -> dict[str, torch.Tensor]:
+        crop = image[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1].to(self.device)
+        with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+            feats = self.net(crop, layers)
+        return {k: _core_slice(tile, f, self.height, self.width) for k, f in feats.items()}
+
+    def __call__(self, image: torch.Tensor) -> tuple[LossParts, torch.Tensor]:
+        """Whole-image loss parts and the gradient with respect to ``image`` (both on CPU)."""
+        content_w, style_w, tv_w = self.weights
+        grams, positions = self._global_grams(image)
+        # dS/dG for each style layer: the same for every tile.
+        style = torch.zeros((), device=self.device)
+        d_gram = {}
+        for k, g in grams.items():
+            diff = g - self.targets[k][0]
+            style = style + self.style_scale[k] * diff.pow(2).mean()
+            d_gram[k] = 2 * self.style_scale[k] * diff / diff.numel()
+        grad = torch.zeros_like(image)
+        content = torch.zeros((), device=self.device)
+        for tile, target in zip(self.tiles, self.content_targets):
+            crop = image[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1]
+            crop = crop.to(self.device, copy=True).contiguous().requires_grad_(True)
+            with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
+                feats = self.net(crop, {CONTENT_LAYER, *STYLE_LAYERS})
+            core = {k: _core_slice(tile, f, self.height, self.width).float()
+                    for k, f in feats.items()}
+            c_term = (core[CONTENT_LAYER] - target.to(self.device)).pow(2).sum()
+            c_term = c_term * self.content_scale / self.content_count
+            surrogate = content_w * c_term
+            for k in STYLE_LAYERS:
+                f = core[k].reshape(core[k].shape[1], -1)
+                surrogate = surrogate + style_w * (d_gram[k] * (f @ f.T)).sum() / (
+                    f.shape[0] * positions[k]
+                )
+            surrogate.backward()
+            grad[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1] += crop.grad.float().cpu()
+            content = content + c_term.detach()
+        tv = torch.zeros(())
+        if tv_w > 0:
+            pixels = image.detach().requires_grad_(True)
+            tv = TVLoss()(pixels)
+            (tv_w * tv).backward()
+            grad += pixels.grad
+        total = content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
+        return LossParts(total, content.cpu(), style.cpu(), tv.detach()), grad
+
+    def backward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
+        """Same contract as StyleObjective.backward: loss parts, gradient left in image.grad."""
+        del autocast  # fixed at construction
+        parts, grad = self(image.detach())
+        image.grad = grad
+        return parts
+
+    @torch.no_grad()
+    def _global_grams(self, image: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict]:
+        sums: dict[str, torch.Tensor] = {}
+        positions = dict.fromkeys(STYLE_LAYERS, 0)
+        for tile in self.tiles:
+            for k, f in self._features(image, tile, STYLE_LAYERS).items():
+                flat = f.float().reshape(f.shape[1], -1)
+                sums[k] = sums.get(k, 0) + flat @ flat.T
+                positions[k] += flat.shape[1]
+        grams = {k: s / (s.shape[0] * positions[k]) for k, s in sums.items()}
+        return grams, positions
