@@ -53,6 +53,16 @@ class FakeEngine:
         rgba[:, :, 3] = content[:, :, -1] if content.shape[2] in (2, 4) else 255
         return rgba, StyleStats(0.01, 1, "fake", seed, settings.model, "fake weights")
 
+    def stylize_many(self, contents, styles, settings, progress=None, cancel=None,
+                     progress_interval=0.0, preview_interval=None):
+        """The worker's entry point: one layer after another, like an engine without batching."""
+        return [
+            self.stylize(c, styles, settings,
+                         None if progress is None else (lambda p, i=i: progress(i, p)),
+                         cancel, progress_interval, preview_interval)
+            for i, c in enumerate(contents)
+        ]
+
 
 @pytest.fixture
 def server(tmp_path):

@@ -27,7 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--endpoint", default=None,
                    help="where to listen: ipc://PATH or tcp://127.0.0.1:PORT (default: an ipc "
                         "socket in $XDG_RUNTIME_DIR/impasto/, 0700)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
+    p.add_argument("--device", default="auto",
+                   help="auto (every GPU, else the CPU), cpu, cuda:N or a list such as "
+                        "cuda:0,cuda:1: one worker per device (default auto)")
     p.add_argument("--model", default="vgg19", metavar="vgg19,vgg16",
                    help="network(s) to keep loaded, comma-separated (default vgg19)")
     p.add_argument("--weights", default="torchvision",
@@ -49,6 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     lim.add_argument("--max-queue", type=int, default=DEFAULT_LIMITS.max_queue)
     lim.add_argument("--client-timeout", type=float, default=10.0,
                      help="cancel a job whose client was silent this many seconds (default 10)")
+    lim.add_argument("--memory-budget-mb", type=int, default=None,
+                     help="memory one job may use per device; larger layers are tiled "
+                          "(default: 90%% of free GPU memory, or half the free RAM on a CPU)")
     lim.add_argument("--target-cache-mb", type=int, default=256,
                      help="memory for cached style targets (default 256)")
     p.add_argument("--no-announce", dest="announce", action="store_false",
@@ -81,7 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     config = DaemonConfig(
         endpoint=args.endpoint, device=args.device, models=models, weights=args.weights,
         seed=args.seed, limits=limits, client_timeout=args.client_timeout,
-        target_cache_bytes=args.target_cache_mb * MB, announce=args.announce,
+        target_cache_bytes=args.target_cache_mb * MB,
+        memory_budget_bytes=args.memory_budget_mb * MB if args.memory_budget_mb else None,
+        announce=args.announce,
         curve=CurveServerConfig(args.curve_secret_key, args.curve_allowed_keys)
         if args.curve_secret_key else None,
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 
 import numpy as np
 import torch
@@ -11,7 +12,7 @@ import torch
 from ..weights import WeightsInfo, load_vgg_features
 from .memory import default_budget
 from .results import OutOfMemory, Progress, StyleStats
-from .run import StyleRun
+from .run import StyleRun, plan_batches
 from .settings import StyleSettings
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
@@ -92,19 +93,49 @@ class StyleEngine:
         ``memory_budget`` (bytes) overrides the engine's; layers whose optimisation would not
         fit are tiled (see run.py).
         """
-        if self.on_cuda:
-            torch.cuda.reset_peak_memory_stats(self.device)
+        layer_progress = None if progress is None else (lambda _index, p: progress(p))
+        return self.stylize_many([content], styles, settings, layer_progress, cancel,
+                                 progress_interval, preview_interval, memory_budget)[0]
+
+    def stylize_many(
+        self,
+        contents: Sequence[np.ndarray],
+        styles: Sequence[np.ndarray],
+        settings: StyleSettings,
+        progress: Callable[[int, Progress], None] | None = None,
+        cancel: threading.Event | None = None,
+        progress_interval: float = 0.0,
+        preview_interval: float | None = None,
+        memory_budget: int | None = None,
+        batch: bool = True,
+    ) -> list[tuple[np.ndarray, StyleStats]]:
+        """Several layers in one style: those of the same processing size are optimised
+        together as one batch where memory allows (one pass of VGG for all of them).
+
+        ``progress`` receives the index of the first layer of the batch being worked on.
+        """
         budget = memory_budget or self.memory_budget or default_budget(self.device)
+        results: list[tuple[np.ndarray, StyleStats] | None] = [None] * len(contents)
         try:
-            run = StyleRun(self, content, styles, settings, progress, cancel,
-                           progress_interval, preview_interval, budget)
-            return run.run()
+            batches = (plan_batches(self, contents, settings, budget) if batch
+                       else [[i] for i in range(len(contents))])
+            for members in batches:
+                if self.on_cuda:
+                    torch.cuda.reset_peak_memory_stats(self.device)
+                report = None
+                if progress is not None:
+                    report = partial(progress, members[0])
+                run = StyleRun(self, [contents[i] for i in members], styles, settings, report,
+                               cancel, progress_interval, preview_interval, budget)
+                for i, result in zip(members, run.run()):
+                    results[i] = result
         except torch.cuda.OutOfMemoryError as exc:
             raise self._out_of_memory(settings) from exc
         except RuntimeError as exc:
             if "out of memory" in str(exc) or "can't allocate memory" in str(exc):
                 raise self._out_of_memory(settings) from exc
             raise
+        return results  # type: ignore[return-value]
 
     def _out_of_memory(self, settings: StyleSettings) -> OutOfMemory:
         if self.on_cuda:

@@ -25,15 +25,22 @@ def _inverse_mean_square(target: torch.Tensor) -> torch.Tensor:
 
 
 class ContentLoss(nn.Module):
-    """Squared error between features and the content image's, relative to the target's size."""
+    """Squared error between features and the content image's, relative to the target's size.
+
+    With a batch of layers each is measured against its own target and the losses averaged,
+    so every layer gets the gradient it would get alone (divided by the batch size).
+    """
 
     def __init__(self, target: torch.Tensor) -> None:
         super().__init__()
-        self.register_buffer("target", target.detach().float())
-        self.register_buffer("scale", _inverse_mean_square(target))
+        target = target.detach().float()
+        self.register_buffer("target", target)
+        per_layer = target.pow(2).flatten(1).mean(1).clamp_min(1e-12)
+        self.register_buffer("scale", 1.0 / per_layer)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        return F.mse_loss(features.float(), self.target.expand_as(features)) * self.scale
+        error = (features.float() - self.target).pow(2).flatten(1).mean(1)
+        return (error * self.scale).mean()
 
 
 class StyleLoss(nn.Module):

@@ -22,6 +22,7 @@ class Progress:
     preview: np.ndarray | None = None  # small HxWx3 uint8, only when asked for
     size: tuple[int, int] = (0, 0)  # (height, width) of the scale being optimised
     tiles: int = 1  # tiles every iteration of this scale passes through (1 = the whole image)
+    layers: int = 1  # layers optimised together in this batch
     strategy: str = ""  # e.g. "scale 3/3 1536x1024 in 6 tiles of 640x640"
 
 
@@ -39,6 +40,7 @@ class StyleStats:
     final_loss: float = 0.0
     tiles: list[int] = field(default_factory=list)  # tiles used at each scale
     memory_budget_bytes: int = 0
+    batch: int = 1  # layers optimised together with this one (this one included)
 
     @property
     def peak_bytes_per_megapixel(self) -> float:

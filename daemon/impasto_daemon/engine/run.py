@@ -37,12 +37,16 @@ TILED_HISTORY = 10  # L-BFGS pairs kept for a tiled scale: they live in host mem
 
 
 class StyleRun:
-    """The state of one ``StyleEngine.stylize`` call."""
+    """The state of one job: one layer, or several optimised together as one batch.
+
+    A batch's layers share the processing size (so their tensors stack) and the style targets;
+    each keeps its own content target, alpha and output size. Tiled scales take one layer.
+    """
 
     def __init__(
         self,
         engine: StyleEngine,
-        content: np.ndarray,
+        contents: Sequence[np.ndarray],
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
         progress: ProgressCallback | None,
@@ -56,30 +60,19 @@ class StyleRun:
         self.started = time.monotonic()
         self.blend = settings.blend_for(len(styles))
         self.net = engine.network(settings.model, settings.pooling)
-        self.source = split_pixels(content)
+        self.sources = [split_pixels(c) for c in contents]
         self.styles = [(split_pixels(s).rgb, pixels_key(s)) for s in styles]
-        self.height, self.width = self.source.rgb.shape[-2:]
-        self.sizes = plan_scales(
-            *process_size(self.height, self.width, settings.size), settings.multiscale
-        )
+        self.sizes = plan_scales(*layer_size(contents[0], settings), settings.multiscale)
+        if any(layer_size(c, settings) != self.sizes[-1] for c in contents):
+            raise ValueError("layers optimised as one batch must share their processing size")
         self.per_scale = iterations_per_scale(settings.iterations, len(self.sizes))
         self.budget = memory_budget
-        device_budget = memory_budget
-        if engine.device.type == "cpu":  # the full-size image, gradient and history share RAM
-            device_budget -= memory.host_bytes(*self.sizes[-1], TILED_HISTORY)
-        self.tile_pixels = memory.max_pixels(
-            settings.model, settings.optimizer, engine.on_cuda, device_budget, engine.device
-        )
-        if self.tile_pixels < MIN_TILE_SIDE**2:
-            need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
-                                     engine.on_cuda, engine.device)
-            need += memory_budget - device_budget
-            raise BudgetTooSmall(
-                f"a memory budget of {memory_budget / 2**20:.0f} MiB cannot hold even a "
-                f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
-            )
+        self.tile_pixels = tile_pixel_limit(engine, settings, self.sizes[-1], memory_budget,
+                                            len(contents))
         self.halo = halo_for(self.tile_pixels)
         self.tiles = [plan_tiles(h, w, self.tile_pixels, self.halo) for h, w in self.sizes]
+        if len(contents) > 1 and any(len(t) > 1 for t in self.tiles):
+            raise ValueError("a batch of layers must fit the memory budget without tiles")
         self.total = sum(self.per_scale)
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.ticker = Ticker(progress_interval)
@@ -89,23 +82,28 @@ class StyleRun:
 
     # -- the job ---------------------------------------------------------------------------
 
-    def run(self) -> tuple[np.ndarray, StyleStats]:
+    def run(self) -> list[tuple[np.ndarray, StyleStats]]:
+        """RGBA pixels and stats for each layer, in the order given."""
         torch.manual_seed(self.settings.seed)
         hits_before = self.engine.targets.hits
-        image: torch.Tensor | None = None  # CPU, at the current scale's size
+        image: torch.Tensor | None = None  # CPU, N x 3 x h x w at the current scale
         for index, (h, w) in enumerate(self.sizes, start=1):
             self._check_cancel()
             self._report("targets", index)
-            content = resize(self.source.rgb, h, w)
+            content = torch.cat([resize(src.rgb, h, w) for src in self.sources])
             grams = self._blended_grams((h, w))
             start = self._initial_image(content) if image is None else resize(image, h, w)
             image = self._optimise_scale(index, content, grams, start)
         assert image is not None
         self._report("finishing", len(self.sizes), final=True)
-        result = resize(image, self.height, self.width)
-        if self.settings.preserve_colors:
-            result = preserve_colors(result, self.source.rgb)
-        return to_rgba(result, self.source.alpha), self._stats(hits_before)
+        stats = self._stats(hits_before)
+        results = []
+        for i, src in enumerate(self.sources):
+            out = resize(image[i : i + 1], *src.rgb.shape[-2:])
+            if self.settings.preserve_colors:
+                out = preserve_colors(out, src.rgb)
+            results.append((to_rgba(out, src.alpha), stats))
+        return results
 
     def _optimise_scale(
         self, index: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
@@ -197,7 +195,7 @@ class StyleRun:
             strategy += (f" in {len(tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
                          f" + {self.halo} px context")
         self.progress(Progress(
-            stage=stage, scale=scale, scales=len(self.sizes),
+            layers=len(self.sources), stage=stage, scale=scale, scales=len(self.sizes),
             iteration=self.done if done is None else done, total=self.total,
             loss=values[0], content_loss=values[1], style_loss=values[2], tv_loss=values[3],
             elapsed=time.monotonic() - self.started, preview=thumb, size=(h, w),
@@ -214,4 +212,56 @@ class StyleRun:
             peak_memory_bytes=engine.peak_memory(),
             final_loss=float(self.last_loss) if self.last_loss is not None else 0.0,
             tiles=[len(t) for t in self.tiles], memory_budget_bytes=self.budget,
+            batch=len(self.sources),
         )
+
+
+def layer_size(content: np.ndarray, settings: StyleSettings) -> tuple[int, int]:
+    """The finest (h, w) a layer is optimised at; layers that share it can share a batch."""
+    return process_size(content.shape[0], content.shape[1], settings.size)
+
+
+def tile_pixel_limit(
+    engine: StyleEngine, settings: StyleSettings, finest: tuple[int, int], budget: int,
+    layers: int = 1,
+) -> int:
+    """Pixels one optimisation pass may hold within ``budget`` bytes (what decides tiling and
+    batching); on the CPU the full-size images, gradients and history come off first."""
+    pixels, host = _pixel_limit(engine, settings, finest, budget, layers)
+    if pixels < MIN_TILE_SIDE**2:
+        need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
+                                 engine.on_cuda, engine.device) + host
+        raise BudgetTooSmall(
+            f"a memory budget of {budget / 2**20:.0f} MiB cannot hold even a "
+            f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
+        )
+    return pixels
+
+
+def _pixel_limit(
+    engine: StyleEngine, settings: StyleSettings, finest: tuple[int, int], budget: int,
+    layers: int,
+) -> tuple[int, int]:
+    """(pixels a pass may hold, host bytes reserved first on a CPU device)."""
+    host = memory.host_bytes(*finest, TILED_HISTORY) * layers if engine.device.type == "cpu" else 0
+    pixels = memory.max_pixels(settings.model, settings.optimizer, engine.on_cuda,
+                               budget - host, engine.device)
+    return pixels, host
+
+
+def plan_batches(
+    engine: StyleEngine, contents: Sequence[np.ndarray], settings: StyleSettings, budget: int,
+    max_batch: int = 8,
+) -> list[list[int]]:
+    """Group layer indices into batches: same processing size, and all of the batch fitting
+    the budget in one pass. Layers that need tiles run alone."""
+    groups: dict[tuple[int, int], list[int]] = {}
+    for i, content in enumerate(contents):
+        groups.setdefault(layer_size(content, settings), []).append(i)
+    batches = []
+    for (h, w), members in groups.items():
+        size = max_batch
+        while size > 1 and _pixel_limit(engine, settings, (h, w), budget, size)[0] < size * h * w:
+            size -= 1
+        batches += [members[i : i + size] for i in range(0, len(members), size)]
+    return sorted(batches)

@@ -45,6 +45,7 @@ class DaemonConfig:
     limits: Limits = field(default_factory=Limits)
     client_timeout: float = 10.0
     target_cache_bytes: int = 256 * 2**20
+    memory_budget_bytes: int | None = None  # per device; None = decided from free memory
     style_cache_bytes: int = 128 * 2**20
     shutdown_grace: float = 10.0
     announce: bool = True
@@ -98,8 +99,12 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
     from .worker import Worker
 
     try:
-        engine = StyleEngine(device=config.device, weights=config.weights, models=config.models,
-                             seed=config.seed, target_cache=TargetCache(config.target_cache_bytes))
+        engines = [
+            StyleEngine(device=device, weights=config.weights, models=config.models,
+                        seed=config.seed, target_cache=TargetCache(config.target_cache_bytes),
+                        memory_budget=config.memory_budget_bytes)
+            for device in _worker_devices(config.device)
+        ]
     except WeightsError as exc:
         return _fail(EXIT_WEIGHTS, str(exc))
     except (ValueError, RuntimeError) as exc:
@@ -128,7 +133,8 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
 
     outbox, queue = Outbox(), JobQueue()
     styles = DecodedStyles(config.style_cache_bytes)
-    device = str(engine.device)
+    engine = engines[0]
+    device = ",".join(str(e.device) for e in engines)
     info = DaemonInfo(
         daemon_version=daemon_version(), device=device, devices=_devices(), endpoint=endpoint,
         models=[{"name": name, "label": wi.label, "source": wi.source, "random": wi.is_random}
@@ -136,17 +142,22 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
     )
 
     def cache_status() -> dict[str, Any]:
-        t = engine.targets
-        return {"target_cache": {"entries": len(t), "bytes": t.nbytes, "hits": t.hits,
-                                 "misses": t.misses},
+        caches = [e.targets for e in engines]
+        return {"target_cache": {"entries": sum(len(t) for t in caches),
+                                 "bytes": sum(t.nbytes for t in caches),
+                                 "hits": sum(t.hits for t in caches),
+                                 "misses": sum(t.misses for t in caches)},
                 "style_cache": {"entries": len(styles), "bytes": styles.nbytes,
                                 "hits": styles.hits}}
 
     router = Router(sock, outbox, queue, config.limits, info, client_timeout=config.client_timeout,
                     local_transport=endpoint.startswith("ipc://") and config.curve is None,
                     extra_status=cache_status)
-    worker = Worker(engine, queue, outbox, styles, config.limits.max_pixels)
-    worker.start()
+    # One worker per device, all taking jobs from the same queue.
+    workers = [Worker(e, queue, outbox, styles, config.limits.max_pixels,
+                      name=f"impasto-worker-{e.device}") for e in engines]
+    for worker in workers:
+        worker.start()
     if config.announce:
         E.write_announced(endpoint)
     previous = {s: signal.signal(s, lambda *_: router.request_stop())
@@ -162,7 +173,8 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
         for s, handler in previous.items():
             signal.signal(s, handler)
         queue.close()
-        worker.join(timeout=config.shutdown_grace)
+        for worker in workers:
+            worker.join(timeout=config.shutdown_grace)
         sock.close(LINGER_MS)
         if curve is not None:
             curve.stop()
@@ -191,6 +203,17 @@ def _bind(sock: zmq.Socket, endpoint: str, explicit: bool) -> str:
     if path is not None:
         os.chmod(path, 0o600)
     return bound
+
+
+def _worker_devices(spec: str) -> list[str]:
+    """``auto`` = every CUDA GPU (else the CPU); ``cuda:0,cuda:1`` = those; ``all`` = all GPUs."""
+    import torch
+
+    if spec in ("auto", "all") and torch.cuda.is_available():
+        return [f"cuda:{i}" for i in range(torch.cuda.device_count())]
+    if spec == "all":
+        return ["cpu"]
+    return [d.strip() for d in spec.split(",") if d.strip()]
 
 
 def _devices() -> list[str]:

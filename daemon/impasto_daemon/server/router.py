@@ -343,6 +343,7 @@ class Router:
             "iteration": p.iteration, "total": p.total, "loss": float(p.loss),
             "content_loss": float(p.content_loss), "style_loss": float(p.style_loss),
             "tv_loss": float(p.tv_loss), "size": [int(s) for s in p.size],
+            "tiles": int(p.tiles), "batch": int(p.layers), "strategy": p.strategy,
         }
         frames: list[Any] = []
         if job.preview and p.preview is not None:
@@ -366,7 +367,9 @@ class Router:
         header = P.make_header(
             P.RESULT, job.id,
             images=[P.Image(a.shape[1], a.shape[0], a.shape[2]).to_dict() for a in images],
-            stats=[_plain(dataclasses.asdict(s)) for s in stats],
+            stats=[_plain(dict(dataclasses.asdict(s),
+                               peak_bytes_per_megapixel=s.peak_bytes_per_megapixel))
+                   for s in stats],
             seconds=time.monotonic() - (job.started or job.submitted),
         )
         log.info("job %s done in %.2f s", job.id, header["seconds"])

@@ -15,7 +15,14 @@ import numpy as np
 
 from impasto_wire import protocol as P
 
-from ..engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleStats
+from ..engine import (
+    BudgetTooSmall,
+    OutOfMemory,
+    Progress,
+    StyleCancelled,
+    StyleDiverged,
+    StyleStats,
+)
 from .images import DecodedStyles
 from .jobs import DONE, Job, JobQueue
 from .outbox import Outbox
@@ -59,18 +66,16 @@ class Worker(threading.Thread):
             if job.cancel.is_set():
                 raise StyleCancelled("cancelled before it started")
             styles = [self._style_pixels(s) for s in job.styles]
-            results: list[np.ndarray] = []
-            stats: list[StyleStats] = []
-            for index, content in enumerate(job.contents):
-                rgba, st = self.engine.stylize(
-                    content, styles, job.settings,
-                    progress=self._reporter(job, index),
-                    cancel=job.cancel,
-                    progress_interval=PROGRESS_INTERVAL,
-                    preview_interval=PREVIEW_INTERVAL if job.preview else None,
-                )
-                results.append(rgba)
-                stats.append(st)
+            # Layers of the same size are optimised together as one batch where memory allows.
+            done = self.engine.stylize_many(
+                job.contents, styles, job.settings,
+                progress=self._reporter(job),
+                cancel=job.cancel,
+                progress_interval=PROGRESS_INTERVAL,
+                preview_interval=PREVIEW_INTERVAL if job.preview else None,
+            )
+            results: list[np.ndarray] = [rgba for rgba, _ in done]
+            stats: list[StyleStats] = [st for _, st in done]
             self.outbox.put(("result", job, results, stats))
             return
         except StyleCancelled:
@@ -86,6 +91,8 @@ class Worker(threading.Thread):
             failure = (P.BAD_REQUEST, str(exc))
         except MemoryError:
             failure = (P.OOM, "out of host memory: choose a smaller size or fewer layers")
+        except BudgetTooSmall as exc:
+            failure = (P.OOM, str(exc))
         except Exception as exc:
             log.exception("job %s failed", job.id)
             failure = (P.INTERNAL, f"{type(exc).__name__}: {exc}")
@@ -100,8 +107,8 @@ class Worker(threading.Thread):
             return style.pixels
         return self.styles.get(style.encoded, style.encoding, self.max_pixels)
 
-    def _reporter(self, job: Job, index: int):
-        def report(p: Progress) -> None:
+    def _reporter(self, job: Job):
+        def report(index: int, p: Progress) -> None:
             self.outbox.put(("progress", job, index, p))
 
         return report
