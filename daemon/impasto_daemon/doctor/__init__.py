@@ -1,0 +1,92 @@
+"""``impasto doctor``: what works and what does not, each failure with its fix.
+
+Each check is a small function returning a ``Check`` (status ok/warn/fail, what it saw, the
+fix). ``run_checks`` runs them in the order a person would debug: daemon, device, weights, GIMP.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import gimp
+from .install_state import UNIT_NAME, Manifest, config_home, read_manifest
+from .result import FAIL, OK, WARN, Check
+
+__all__ = ["FAIL", "OK", "WARN", "Check", "DoctorOptions", "run_checks"]
+
+MODELS = ("vgg19", "vgg16")
+
+
+@dataclass
+class DoctorOptions:
+    """What ``impasto doctor``'s options ask for (defaults: look everywhere, as a user would)."""
+
+    endpoint: str | None = None
+    timeout: float = 2.0
+    manifest: Path | None = None
+    profiles: list[Path] = field(default_factory=list)  # empty: every profile found
+    gimp_python: str | None = None  # shell-style command line
+    gimp_root: Path | None = None
+    weights: str | None = None  # default: what install.sh was told, else torchvision
+    skip: Sequence[str] = ()  # "daemon", "device", "weights", "gimp"
+
+
+def run_checks(opts: DoctorOptions) -> list[Check]:
+    """Every check not skipped; torch is imported only by the device and weights checks."""
+    from .daemon_check import check_daemon
+
+    manifest = read_manifest(opts.manifest)
+    checks: list[Check] = []
+    if "daemon" not in opts.skip:
+        unit = (config_home() / "systemd" / "user" / UNIT_NAME).is_file()
+        checks.append(check_daemon(opts.endpoint, opts.timeout, unit_installed=unit))
+    if "device" not in opts.skip:
+        from .device_check import check_device
+
+        checks.append(check_device())
+    if "weights" not in opts.skip:
+        checks.extend(_weights_checks(opts, manifest.settings))
+    if "gimp" not in opts.skip:
+        checks.extend(_gimp_checks(opts, manifest))
+    return checks
+
+
+def _weights_checks(opts: DoctorOptions, settings: dict[str, str]) -> list[Check]:
+    from .weights_check import check_weights
+
+    source = opts.weights or settings.get("weights") or "torchvision"
+    loaded = [m for m in settings.get("models", "vgg19").split(",") if m in MODELS] or ["vgg19"]
+    if source == "random":
+        return [check_weights(loaded[0], "random")]
+    models = MODELS if source == "torchvision" else tuple(loaded)
+    return [check_weights(m, source, required=m in loaded) for m in models]
+
+
+def _gimp_checks(opts: DoctorOptions, manifest: Manifest) -> list[Check]:
+    python = tuple(shlex.split(opts.gimp_python)) if opts.gimp_python else None
+    root = opts.gimp_root or Path("/")
+    if opts.profiles:
+        profiles = [gimp.Profile(p, gimp.kind_of(p), python or gimp.python_for(p), root)
+                    for p in opts.profiles]
+        checks: list[Check] = []
+        for p in profiles:
+            if not p.path.is_dir():
+                checks.append(Check(f"plug-in in {p.path}", FAIL, "no such GIMP profile folder",
+                                    "check the path (GIMP 3: ~/.config/GIMP/3.0)"))
+                continue
+            checks += [gimp.check_plugin(p), gimp.check_gimp_python(p)]
+        return checks
+    profiles = gimp.find_profiles(manifest)
+    if python or opts.gimp_root:
+        profiles = [gimp.Profile(p.path, p.kind, python or p.python, opts.gimp_root or p.root)
+                    for p in profiles]
+    checks = [gimp.check_profiles_found(profiles, gimp.gimp3_installations())]
+    for p in profiles:
+        plugin = gimp.check_plugin(p)
+        checks.append(plugin)
+        if plugin.ok:
+            checks.append(gimp.check_gimp_python(p))
+    return checks

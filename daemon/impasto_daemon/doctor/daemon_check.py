@@ -1,0 +1,59 @@
+"""Is a daemon answering, and what does it run on? Asked exactly as the plug-in asks: hello."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from impasto_wire import Client, DaemonUnavailable
+from impasto_wire.endpoints import EndpointError, discover_endpoint
+from impasto_wire.launcher import log_path
+from impasto_wire.protocol import PROTOCOL_VERSION
+
+from . import result as R
+
+
+def _describe(welcome: dict) -> str:
+    models = ", ".join(f"{m.get('name')}: {m.get('label')}" for m in welcome.get("models", []))
+    return (f"impasto-daemon {welcome.get('daemon_version')} (pid {welcome.get('pid', '?')}), "
+            f"device {welcome.get('device')}, models {models or 'none'}")
+
+
+def _start_hint(unit_installed: bool) -> str:
+    exe = Path(sys.executable).with_name("impasto-daemon")
+    program = str(exe) if exe.exists() else "impasto-daemon"
+    hint = ("GIMP starts it on demand when you run the filter; to start it yourself: "
+            f"{program} (foreground)")
+    if unit_installed and shutil.which("systemctl"):
+        hint = "systemctl --user start impasto-daemon; " + hint
+    try:
+        hint += f"; if it does not come up, read {log_path()}"
+    except (OSError, EndpointError):
+        pass
+    return hint
+
+
+def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
+                 unit_installed: bool = False) -> R.Check:
+    """Not running is a warning, not a failure: the plug-in starts the daemon on demand."""
+    try:
+        endpoint = endpoint or discover_endpoint()
+    except EndpointError as exc:
+        return R.fail("daemon", f"no usable endpoint: {exc}", "fix or unset IMPASTO_ENDPOINT")
+    try:
+        with Client(endpoint, timeout=timeout, name="impasto-doctor") as c:
+            welcome = c.hello()
+    except DaemonUnavailable:
+        return R.warn("daemon", f"not running (nothing answers at {endpoint})",
+                      _start_hint(unit_installed))
+    what = f"reachable at {endpoint}: {_describe(welcome)}"
+    if welcome.get("protocol") != PROTOCOL_VERSION:
+        return R.fail("daemon", f"{what}; it speaks protocol {welcome.get('protocol')}, this "
+                      f"installation {PROTOCOL_VERSION}",
+                      "stop the old daemon (impasto stop) and let the new one start")
+    if any(m.get("random") for m in welcome.get("models", [])):
+        return R.warn("daemon", what, "it runs RANDOM weights (a demo, no real style transfer): "
+                      "get real weights (see the weights lines) and restart it without "
+                      "--weights random")
+    return R.ok("daemon", what)
