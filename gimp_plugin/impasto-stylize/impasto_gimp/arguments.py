@@ -1,0 +1,98 @@
+"""The procedure's arguments: declared once here, so the dialog, WITH_LAST_VALS and scripts all
+see the same names, ranges and defaults (GIMP stores the last values itself)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp, Gio, GObject  # noqa: E402
+
+from . import options as O  # noqa: E402
+
+RW = GObject.ParamFlags.READWRITE
+RETURN_LAYERS = "layers"
+
+
+def _choice(entries: tuple[tuple[str, str, str], ...]) -> Gimp.Choice:
+    choice = Gimp.Choice.new()
+    for i, (value, label, help_) in enumerate(entries):
+        choice.add(value, i, label, help_)
+    return choice
+
+
+def declare(procedure: Gimp.Procedure) -> None:
+    """Add every argument and the return value to ``procedure``."""
+    p = procedure
+    p.add_choice_argument(
+        "style-source", "Style _from", "Where the style comes from: 'file' (style-file) or "
+        "'layer' (style-layer). With 'file' and no file, a given style-layer is used.",
+        _choice(O.STYLE_SOURCES), "file", RW)
+    p.add_file_argument(
+        "style-file", "Style _image", "The style picture: PNG, JPEG, WebP, TIFF, BMP, or any "
+        "file GIMP opens", Gimp.FileChooserAction.OPEN, True, None, RW)
+    p.add_layer_argument(
+        "style-layer", "Style _layer", "A layer of any open image to use as the style",
+        True, RW)
+    p.add_file_argument(
+        "style2-file", "_Second style (optional)", "A second style picture blended with the "
+        "first", Gimp.FileChooserAction.OPEN, True, None, RW)
+    p.add_double_argument(
+        "style2-weight", "Second style _weight", "The second style's share of the blend, in %",
+        0.0, 100.0, 50.0, RW)
+    p.add_double_argument(
+        "strength", "S_trength", "How strongly the style is applied, 0-100 (logarithmic: 50 is "
+        "the engine's default style weight 2.0, each 50 steps multiply it by ten)",
+        O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
+    p.add_int_argument(
+        "size", "Si_ze", "Long side, in pixels, at which the style is painted; 0 = the layer's "
+        "full size (slower). The result always has the layer's size.",
+        0, O.SIZE_MAX, O.SIZE_DEFAULT, RW)
+    p.add_int_argument(
+        "iterations", "_Iterations", "Optimisation steps at the finest scale (more = more "
+        "converged, slower)", O.ITERATIONS_MIN, O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
+    p.add_choice_argument(
+        "model", "_Network", "The VGG network that judges content and style",
+        _choice(O.MODELS), "vgg19", RW)
+    p.add_choice_argument(
+        "pooling", "_Pooling", "How the network pools features: avg (smoother) or max "
+        "(crisper)", _choice(O.POOLINGS), "avg", RW)
+    p.add_boolean_argument(
+        "preserve-colors", "_Keep original colours", "Transfer only the style's texture and "
+        "keep the layer's own colours", False, RW)
+    p.add_int_argument(
+        "seed", "S_eed", "Random seed: the same seed and settings give the same picture",
+        0, O.SEED_MAX, 0, RW)
+    p.add_core_object_array_return_value(
+        RETURN_LAYERS, "Layers", "The new layers, one per source layer, each directly above "
+        "its source", Gimp.Layer, RW)
+
+
+@dataclass
+class Request:
+    """The arguments of one run, read from the procedure's config."""
+
+    options: O.Options
+    style_source: str
+    style_file: Gio.File | None
+    style_layer: Gimp.Layer | None
+    style2_file: Gio.File | None
+
+
+def read(config: Gimp.ProcedureConfig) -> Request:
+    """Read the config (after the dialog, or as a script set it)."""
+    get = config.get_property
+    opts = O.Options(
+        strength=float(get("strength")),
+        size=int(get("size")),
+        iterations=int(get("iterations")),
+        model=str(get("model")),
+        pooling=str(get("pooling")),
+        preserve_colors=bool(get("preserve-colors")),
+        seed=int(get("seed")),
+        style2_weight=float(get("style2-weight")),
+    )
+    return Request(opts, str(get("style-source")), get("style-file"), get("style-layer"),
+                   get("style2-file"))

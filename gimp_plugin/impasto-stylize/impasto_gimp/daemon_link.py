@@ -1,0 +1,197 @@
+"""The plug-in's side of the conversation with the daemon, over ``impasto_wire``.
+
+No GIMP here, so it can be exercised against a real daemon outside GIMP. Waiting is always done
+in short slices (``next_event``) so the caller can keep GIMP's progress bar moving; every
+failure leaves as ``messages.Failure`` with a sentence for the artist.
+"""
+
+from __future__ import annotations
+
+import shlex
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Callable
+
+import zmq
+
+from impasto_wire import (
+    Client,
+    DaemonError,
+    DaemonUnavailable,
+    Event,
+    Style,
+    ensure_daemon,
+    launcher,
+)
+from impasto_wire.endpoints import discover_endpoint
+from impasto_wire.protocol import Image
+
+from .messages import Failure, cannot_start, daemon_died, daemon_error
+
+CLIENT_NAME = "gimp-impasto-stylize"
+#: a file beside the plug-in an installer may write: the command that starts the daemon
+COMMAND_FILE = Path(__file__).resolve().parents[1] / "daemon-command"
+HELLO_TIMEOUT = 2.0
+SUBMIT_TIMEOUT = 60.0  # the daemon checks every byte of a large request before accepting it
+START_WAIT = 180.0  # a first start loads torch and the network; slow disks take a while
+
+
+def daemon_command() -> list[str] | None:
+    """The configured command: ``$IMPASTO_DAEMON`` or ``impasto-daemon`` (the launcher's rules),
+    else the ``daemon-command`` file beside the plug-in; None lets the launcher explain."""
+    try:
+        return launcher.daemon_command()
+    except DaemonUnavailable:
+        pass
+    try:
+        text = COMMAND_FILE.read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return shlex.split(text) or None
+
+
+def endpoint() -> str:
+    try:
+        return discover_endpoint()
+    except Exception as exc:  # EndpointError, OSError: an unusable runtime folder
+        raise Failure(f"Impasto cannot find where its daemon listens: {exc}") from None
+
+
+def peek(timeout: float = 0.7) -> dict[str, Any] | None:
+    """The daemon's ``welcome`` if one answers right now (for the dialog), else None."""
+    try:
+        with Client(endpoint(), timeout=timeout, name=CLIENT_NAME) as c:
+            return c.hello()
+    except Exception:
+        return None
+
+
+def describe(welcome: dict[str, Any] | None) -> str:
+    """One line for the dialog: device and weights, or that the daemon will be started."""
+    if welcome is None:
+        return "Daemon: not running — it will be started when you press OK."
+    parts = []
+    for m in welcome.get("models", ()):
+        label = m.get("label") or m.get("name", "?")
+        if m.get("random"):
+            label = f"{m.get('name', '').upper()}: demo weights — not a real model"
+        parts.append(label)
+    return f"Daemon on {welcome.get('device', '?')} · " + ("; ".join(parts) or "no network")
+
+
+class DaemonLink:
+    """One run's connection: find or start the daemon, submit one job, follow it."""
+
+    def __init__(self) -> None:
+        self.endpoint = endpoint()
+        self.client: Client | None = None
+        self.welcome: dict[str, Any] = {}
+        self.started = False
+        self.job_id: str | None = None
+
+    # --- connecting -----------------------------------------------------------------------------
+
+    def connect(self, on_start: Callable[[], None], tick: Callable[[], None]) -> dict[str, Any]:
+        """Say hello; if nobody answers, start the local daemon (calling ``on_start`` once and
+        ``tick`` while waiting) and say hello again. Returns the ``welcome``."""
+        try:
+            self.client = Client(self.endpoint, timeout=HELLO_TIMEOUT, name=CLIENT_NAME)
+        except zmq.ZMQError as exc:
+            raise Failure(f"The daemon address {self.endpoint!r} is not usable ({exc}). Check "
+                          "the IMPASTO_ENDPOINT setting.") from None
+        try:
+            self.welcome = self.client.hello()
+            return self.welcome
+        except DaemonUnavailable:
+            pass
+        except DaemonError as exc:
+            raise Failure(daemon_error(exc.code, exc.message, [])) from None
+        on_start()
+        self._start(tick)
+        try:
+            self.welcome = self.client.hello(timeout=10.0)
+        except (DaemonUnavailable, DaemonError) as exc:
+            raise Failure(cannot_start(f"it started but does not answer ({exc})")) from None
+        return self.welcome
+
+    def _start(self, tick: Callable[[], None]) -> None:
+        """Run ``ensure_daemon`` in a thread so the caller's ``tick`` keeps the UI alive."""
+        outcome: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                outcome["started"] = ensure_daemon(self.endpoint, daemon_command(), wait=START_WAIT)
+            except Exception as exc:  # DaemonUnavailable, EndpointError, OSError
+                outcome["error"] = exc
+
+        thread = threading.Thread(target=work, name="impasto-start-daemon", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            tick()
+            thread.join(0.2)
+        if "error" in outcome:
+            raise Failure(cannot_start(str(outcome["error"]).rstrip("."))) from None
+        self.started = bool(outcome.get("started"))
+
+    # --- what the daemon has --------------------------------------------------------------------
+
+    def loaded_models(self) -> list[str]:
+        return [m.get("name", "") for m in self.welcome.get("models", ())]
+
+    def is_demo(self, model: str) -> bool:
+        """True when ``model`` runs on random weights (tests and demos, not a real model)."""
+        return any(m.get("name") == model and m.get("random")
+                   for m in self.welcome.get("models", ()))
+
+    @property
+    def device(self) -> str:
+        return str(self.welcome.get("device", "?"))
+
+    @property
+    def max_layers(self) -> int:
+        return int(self.welcome.get("limits", {}).get("max_layers", 16))
+
+    # --- the job --------------------------------------------------------------------------------
+
+    def submit(self, contents: Sequence[tuple[Image, bytes]], styles: Sequence[Style],
+               settings: dict[str, Any], style_names: list[str]) -> str:
+        assert self.client is not None
+        try:
+            self.job_id = self.client.submit(contents, styles, settings, timeout=SUBMIT_TIMEOUT)
+        except DaemonUnavailable as exc:
+            raise Failure(daemon_died(str(exc))) from None
+        except DaemonError as exc:
+            raise Failure(daemon_error(exc.code, exc.message, style_names)) from None
+        return self.job_id
+
+    def next_event(self, timeout: float) -> Event | None:
+        """This job's next event within ``timeout`` s, else None (the daemon's death raises)."""
+        assert self.client is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                ev = self.client.poll(max(0.0, deadline - time.monotonic()))
+            except DaemonUnavailable as exc:
+                self.job_id = None
+                raise Failure(daemon_died(str(exc))) from None
+            except DaemonError as exc:  # an unreadable reply
+                raise Failure(daemon_error(exc.code, exc.message, [])) from None
+            if ev is None or ev.job_id == self.job_id:
+                return ev
+
+    def cancel(self) -> None:
+        """Ask the daemon to stop this job (best effort: closing also cancels it)."""
+        if self.client is not None and self.job_id is not None:
+            try:
+                self.client.cancel(self.job_id, timeout=3.0)
+            except Exception:
+                pass
+            self.job_id = None
+
+    def close(self) -> None:
+        """Leave; the daemon cancels a job we did not wait for (the ``bye`` message)."""
+        if self.client is not None:
+            self.client.close()
+            self.client = None

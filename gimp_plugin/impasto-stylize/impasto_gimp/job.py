@@ -1,0 +1,128 @@
+"""One run of the filter, start to end: read the layers and the style, get a daemon, send one
+request, follow its progress, and insert the result only once all of it is here and checked.
+
+Imported after the dependency check (it needs ``zmq`` and ``msgpack`` through ``impasto_wire``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import gi
+
+gi.require_version("Gimp", "3.0")
+from gi.repository import Gimp  # noqa: E402
+
+from impasto_wire import Event  # noqa: E402
+from impasto_wire.protocol import Image  # noqa: E402
+
+from . import arguments, daemon_link, layers, progress, styles  # noqa: E402
+from .debug import trace  # noqa: E402
+from .messages import Cancelled, Failure, daemon_error, model_missing  # noqa: E402
+from .options import OptionsError  # noqa: E402
+from .pixels import CHANNELS, read_rgba  # noqa: E402
+
+POLL_SLICE = 0.1  # seconds per wait: short, so progress and closed images are noticed quickly
+IMAGE_CHECK_EVERY = 1.0
+
+
+def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
+          drawables: Sequence[Gimp.Drawable], config: Gimp.ProcedureConfig) -> list[Gimp.Layer]:
+    """Stylise the selected layers; returns the new layers. Raises Failure or Cancelled."""
+    sources = layers.sources(drawables)
+    if run_mode == Gimp.RunMode.INTERACTIVE:
+        from . import dialog  # GimpUi only here: it needs a display
+
+        if not dialog.run(procedure, config, daemon_link.describe(daemon_link.peek())):
+            raise Cancelled("dialog closed")
+    request = arguments.read(config)
+    opts = request.options
+    try:
+        opts.validate()
+    except OptionsError as exc:
+        raise Failure(str(exc)) from None
+    n_styles = 2 if request.style2_file is not None else 1
+    style_list, style_names = styles.gather(request.style_source, request.style_file,
+                                            request.style_layer, request.style2_file,
+                                            opts.style_weights(n_styles))
+    Gimp.progress_init("Neural style transfer: reading the layers…")
+    trace("progress: reading the layers")
+    contents = [(Image(s.get_width(), s.get_height(), CHANNELS), read_rgba(s)) for s in sources]
+    names = [s.get_name() for s in sources]
+
+    link = daemon_link.DaemonLink()
+    try:
+        link.connect(on_start=_starting, tick=Gimp.progress_pulse)
+        trace(f"daemon at {link.endpoint} on {link.device}, started here: {link.started}")
+        if opts.model not in link.loaded_models():
+            raise Failure(model_missing(opts.model, link.loaded_models()))
+        if len(sources) > link.max_layers:
+            raise Failure(f"The daemon paints at most {link.max_layers} layers at once; "
+                          f"{len(sources)} are selected.")
+        demo = link.is_demo(opts.model)
+        _show((progress.DEMO_TAG if demo else "")
+              + f"Sending {len(sources)} layer(s) to the daemon…")
+        job_id = link.submit(contents, style_list, opts.wire_settings(), style_names)
+        trace(f"job {job_id} accepted: {len(sources)} layer(s), styles {style_names}")
+        result = _follow(link, image, names, style_names, demo)
+    finally:
+        link.close()
+
+    if not image.is_valid():
+        raise Cancelled("the image was closed before the result arrived; nothing was added")
+    painted = layers.match_result(sources, result.images(), style_names)
+    alive = [p for p in painted if p.source.is_valid()]
+    if not alive:
+        raise Cancelled("the layers were deleted before the result arrived; nothing was added")
+    if len(alive) < len(painted):
+        Gimp.message(f"{len(painted) - len(alive)} of the selected layers were deleted while "
+                     "they were being painted; only the others got a stylised copy.")
+    _show("Adding the new layer(s)…")
+    new = layers.insert(image, alive)
+    Gimp.progress_update(1.0)
+    Gimp.displays_flush()
+    return new
+
+
+def _show(text: str) -> None:
+    """Set the progress bar's text (and trace it: headless runs have no bar to look at)."""
+    trace(f"progress: {text}")
+    Gimp.progress_set_text(text)
+
+
+def _starting() -> None:
+    trace("starting the daemon")
+    _show("Starting the Impasto daemon…")
+
+
+def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],
+            style_names: list[str], demo: bool) -> Event:
+    """Feed GIMP's progress bar until the job ends; return its ``result`` event."""
+    shown_text, shown_fraction = "", -1.0
+    next_check = time.monotonic() + IMAGE_CHECK_EVERY
+    while True:
+        ev = link.next_event(POLL_SLICE)
+        if time.monotonic() >= next_check:
+            next_check = time.monotonic() + IMAGE_CHECK_EVERY
+            if not image.is_valid():  # closed while we wait: stop the daemon's work too
+                link.cancel()
+                raise Cancelled("the image was closed; the job was cancelled")
+        if ev is None:
+            continue
+        if ev.type == "progress":
+            line = progress.text(ev.header, names, demo)
+            if line != shown_text:
+                _show(line)
+                shown_text = line
+            frac = progress.fraction(ev.header)
+            if abs(frac - shown_fraction) >= 0.005:
+                Gimp.progress_update(frac)
+                shown_fraction = frac
+        elif ev.type == "result":
+            return ev
+        elif ev.type == "error":
+            raise Failure(daemon_error(ev.get("code", "internal"), ev.get("message", ""),
+                                       style_names))
+        elif ev.type == "cancelled":
+            raise Failure(daemon_error("cancelled", ev.get("reason", ""), style_names))

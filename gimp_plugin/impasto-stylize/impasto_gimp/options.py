@@ -1,0 +1,114 @@
+"""The artist's options, their ranges and defaults, and how they become the engine's settings.
+
+No GIMP here: ``arguments`` declares these as procedure arguments, and the wire's ``settings``
+map (keys = the engine's ``StyleSettings`` fields) is built from them in one place.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+# (value, label, help) — value is what scripts pass and what the engine receives
+MODELS = (
+    ("vgg19", "VGG19", "The classic network for style transfer (best quality)"),
+    ("vgg16", "VGG16", "A slightly smaller network (the daemon must have it loaded)"),
+)
+POOLINGS = (
+    ("avg", "Average", "Smoother, more painterly results (the usual choice)"),
+    ("max", "Max", "Crisper, more contrasted textures"),
+)
+STYLE_SOURCES = (
+    ("file", "Image file", "Use the image file given as 'Style image'"),
+    ("layer", "Layer", "Use the layer given as 'Style layer' (from any open image)"),
+)
+
+STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, 100.0, 50.0
+#: the engine's default style_weight, reached at STRENGTH_DEFAULT
+ENGINE_STYLE_WEIGHT = 2.0
+#: strength steps that multiply style_weight by ten
+STRENGTH_PER_DECADE = 50.0
+
+SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
+ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = 1, 10000, 300
+SEED_MAX = 2**31 - 1
+
+
+class OptionsError(ValueError):
+    """An option is out of range; the message names it the way the dialog does."""
+
+
+def style_weight(strength: float) -> float:
+    """Map the 0–100 strength a person picks to the engine's ``style_weight``, logarithmically.
+
+    50 gives the engine's default 2.0; every 50 steps multiply or divide by ten, so 0 → 0.2,
+    25 → 0.63, 35 → 1 (gentle), 75 → 6.3, 85 → 10 (strong), 100 → 20.
+    """
+    return round(ENGINE_STYLE_WEIGHT * 10 ** ((strength - STRENGTH_DEFAULT) / STRENGTH_PER_DECADE),
+                 6)
+
+
+def strength_for(weight: float) -> float:
+    """The inverse of ``style_weight`` (for documentation and tests)."""
+    return STRENGTH_DEFAULT + STRENGTH_PER_DECADE * math.log10(weight / ENGINE_STYLE_WEIGHT)
+
+
+@dataclass(frozen=True)
+class Options:
+    """Everything except the style images themselves, as the artist chose it."""
+
+    strength: float = STRENGTH_DEFAULT
+    size: int = SIZE_DEFAULT
+    iterations: int = ITERATIONS_DEFAULT
+    model: str = "vgg19"
+    pooling: str = "avg"
+    preserve_colors: bool = False
+    seed: int = 0
+    #: the second style's share of the blend in percent (used only with a second style)
+    style2_weight: float = 50.0
+
+    def validate(self) -> None:
+        """Refuse here what the daemon would refuse, with the dialog's words."""
+        if not STRENGTH_MIN <= self.strength <= STRENGTH_MAX:
+            raise OptionsError(f"Strength must be between 0 and 100, not {self.strength:g}.")
+        if self.size != 0 and not SIZE_MIN <= self.size <= SIZE_MAX:
+            raise OptionsError(
+                f"Size must be 0 (the layer's full size) or between {SIZE_MIN} and {SIZE_MAX} "
+                f"pixels, not {self.size}."
+            )
+        if not ITERATIONS_MIN <= self.iterations <= ITERATIONS_MAX:
+            raise OptionsError(
+                f"Iterations must be between {ITERATIONS_MIN} and {ITERATIONS_MAX}, "
+                f"not {self.iterations}."
+            )
+        _choice("Network", self.model, MODELS)
+        _choice("Pooling", self.pooling, POOLINGS)
+        if not 0 <= self.seed <= SEED_MAX:
+            raise OptionsError(f"Seed must be between 0 and {SEED_MAX}, not {self.seed}.")
+        if not 0.0 <= self.style2_weight <= 100.0:
+            raise OptionsError("The second style's weight must be between 0 and 100 %.")
+
+    def style_weights(self, n_styles: int) -> list[float]:
+        """Per-style blend weights for one or two styles (the daemon normalises them)."""
+        if n_styles == 1:
+            return [1.0]
+        share = self.style2_weight / 100.0
+        return [1.0 - share, share]
+
+    def wire_settings(self) -> dict[str, object]:
+        """The wire's ``settings`` map (``StyleSettings`` field names)."""
+        return {
+            "model": self.model,
+            "pooling": self.pooling,
+            "size": int(self.size),
+            "iterations": int(self.iterations),
+            "style_weight": style_weight(self.strength),
+            "preserve_colors": bool(self.preserve_colors),
+            "seed": int(self.seed),
+        }
+
+
+def _choice(what: str, value: str, allowed: tuple[tuple[str, str, str], ...]) -> None:
+    names = [v for v, _, _ in allowed]
+    if value not in names:
+        raise OptionsError(f"{what} must be one of {', '.join(names)}, not {value!r}.")

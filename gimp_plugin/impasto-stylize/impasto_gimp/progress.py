@@ -1,0 +1,56 @@
+"""Turn the daemon's progress events into GIMP's progress bar fraction and text.
+
+Pure functions: the run loop feeds them event headers and hands the result to
+``Gimp.progress_update``/``Gimp.progress_set_text``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+DEMO_TAG = "[demo weights — not a real model] "
+
+
+def fraction(header: Mapping[str, Any]) -> float:
+    """Overall progress 0..1: layers share the bar equally, scales share a layer equally."""
+    layers = max(1, int(header.get("layers", 1)))
+    layer = min(max(0, int(header.get("layer", 0))), layers - 1)
+    stage = header.get("stage", "")
+    if stage in ("queued", "starting"):
+        within = 0.0
+    elif stage == "finishing":
+        within = 1.0
+    else:
+        scales = max(1, int(header.get("scales", 1)))
+        scale = min(max(1, int(header.get("scale", 1))), scales)
+        total = max(1, int(header.get("total", 1)))
+        step = min(max(0, int(header.get("iteration", 0))), total) / total
+        within = (scale - 1 + step) / scales
+    return min(1.0, (layer + within) / layers)
+
+
+def text(header: Mapping[str, Any], layer_names: Sequence[str], demo: bool = False) -> str:
+    """One line for the progress bar, e.g. "Painting 'Sky' (2 of 3): scale 1/2, step 40/150"."""
+    layers = max(1, int(header.get("layers", 1)))
+    layer = min(max(0, int(header.get("layer", 0))), layers - 1)
+    name = layer_names[layer] if layer < len(layer_names) else f"layer {layer + 1}"
+    which = f"'{name}'" + (f" ({layer + 1} of {layers})" if layers > 1 else "")
+    stage = header.get("stage", "")
+    if stage == "queued":
+        ahead = int(header.get("position", 0))
+        line = "Waiting for the daemon" + (f" ({ahead} job(s) ahead)" if ahead else "") + "…"
+    elif stage == "starting":
+        line = f"Preparing {which}…"
+    elif stage == "targets":
+        line = f"Reading the style for {which}…"
+    elif stage == "optimising":
+        scales = int(header.get("scales", 1))
+        where = f"scale {header.get('scale', 1)}/{scales}, " if scales > 1 else ""
+        line = (f"Painting {which}: {where}"
+                f"step {header.get('iteration', 0)}/{header.get('total', 0)}")
+    elif stage == "finishing":
+        line = f"Finishing {which}…"
+    else:
+        line = f"Working on {which}…"
+    return (DEMO_TAG if demo else "") + line

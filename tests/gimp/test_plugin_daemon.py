@@ -1,0 +1,175 @@
+"""The daemon's lifecycle as the plug-in sees it (real GIMP, real daemon processes): started on
+demand, a start that fails, a daemon that dies mid-job, and a plug-in that is killed mid-job
+(what GIMP does when the user presses the progress bar's cancel button)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from PIL import Image
+from plugin_fixtures import (  # noqa: F401
+    DAEMON_ARGS,
+    DAEMON_BIN,
+    Client,
+    daemon,
+    free_port,
+    impasto,
+    pattern,
+    start_daemon,
+    trace_lines,
+)
+
+W, H = 48, 40
+LONG_JOB = "iterations=5000"  # minutes on one CPU thread: always still running when we act
+
+
+@pytest.fixture(scope="module")
+def style(impasto):  # noqa: F811
+    path = impasto.xchg / "style.png"
+    Image.frombytes("RGBA", (32, 32), pattern(32, 32, seed=5)).save(path)
+    return impasto.path(path)
+
+
+def one_layer_run(style: str, extra: str = "") -> str:
+    """Batch code: stylise one layer; emit the result, the layer names, whether it is intact."""
+    return f"""
+        img = Gimp.Image.new({W}, {H}, Gimp.ImageBaseType.RGB)
+        src = make_layer(img, "Photo", {W}, {H}, pattern({W}, {H}, 1))
+        t0 = time.monotonic()
+        r = stylize(img, [src], style_file={style!r}{extra})
+        emit({{"result": r, "layers": [l.get_name() for l in img.get_layers()],
+               "intact": read_pixels(src) == pattern({W}, {H}, 1),
+               "seconds": time.monotonic() - t0}})
+        img.delete()
+    """
+
+
+def when_running(daemon, action: Callable[[], None], timeout: float = 60.0) -> threading.Thread:  # noqa: F811
+    """In the background: once ``daemon`` runs a job past its first iteration, do ``action``."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                running = daemon.status()["running"]
+            except Exception:
+                running = []
+            if any(j.get("iteration", 0) >= 1 for j in running):
+                action()
+                return
+            time.sleep(0.2)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    return t
+
+
+def test_daemon_is_started_on_demand(impasto, style):  # noqa: F811
+    endpoint = f"tcp://127.0.0.1:{free_port()}"  # nothing listens here yet
+    runtime = impasto.xchg / "runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    command = " ".join([str(DAEMON_BIN), *DAEMON_ARGS])
+    try:
+        res = impasto.run(one_layer_run(style), endpoint=endpoint, timeout=180, env={
+            "IMPASTO_DAEMON": command, "XDG_RUNTIME_DIR": impasto.path(runtime)})
+        (got,) = res.data
+        assert got["result"]["status"] == "success", (got, res.log)
+        assert got["layers"] == ["Photo — style", "Photo"] and got["intact"]
+        assert f"daemon at {endpoint} on cpu, started here: True" in trace_lines(res.log)
+        assert "starting the daemon" in trace_lines(res.log)
+        with Client(endpoint, timeout=3.0) as c:  # it keeps running for the next request
+            assert c.hello()["models"][0]["random"] is True
+    finally:
+        _stop(endpoint)
+
+
+def _stop(endpoint: str) -> None:
+    """Stop the daemon the plug-in started (it is detached from GIMP on purpose)."""
+    try:
+        with Client(endpoint, timeout=3.0) as c:
+            pid = c.hello()["pid"]
+            c.stop()
+    except Exception:
+        return
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)
+
+
+def test_daemon_that_cannot_start_says_what_to_run(impasto, style):  # noqa: F811
+    endpoint = f"tcp://127.0.0.1:{free_port()}"
+    runtime = impasto.xchg / "runtime-false"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    res = impasto.run(one_layer_run(style), endpoint=endpoint, env={
+        "IMPASTO_DAEMON": "/bin/false", "XDG_RUNTIME_DIR": impasto.path(runtime)})
+    (got,) = res.data
+    assert got["result"]["status"] == "execution-error", (got, res.log)
+    message = got["result"]["message"]
+    assert "starting one failed" in message and "exited with status 1" in message, message
+    assert "start it yourself in a terminal with `impasto-daemon`" in message, message
+    assert got["layers"] == ["Photo"] and got["intact"]
+
+
+def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, tmp_path):  # noqa: F811
+    doomed = start_daemon(tmp_path)
+    try:
+        watcher = when_running(doomed, doomed.kill)
+        res = impasto.run(one_layer_run(style, f", {LONG_JOB}"),
+                          endpoint=doomed.endpoint, timeout=120)
+        watcher.join(5)
+    finally:
+        doomed.kill()
+    (got,) = res.data
+    assert got["result"]["status"] == "execution-error", (got, res.log)
+    assert "stopped answering while it worked" in got["result"]["message"]
+    assert "nothing was changed" in got["result"]["message"]
+    assert got["layers"] == ["Photo"] and got["intact"]
+    assert got["seconds"] < 30  # noticed within seconds, not after the whole job
+
+
+def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):  # noqa: F811
+    """GIMP's cancel button SIGKILLs the plug-in (gimp_plug_in_close(plug_in, TRUE)): the daemon
+    must notice that its client vanished and stop the job."""
+    needle = f"{impasto.path(impasto.gimp.profile)}/plug-ins/impasto-stylize/".encode()
+    killed: dict[str, float] = {}
+
+    def kill_plugin() -> None:
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit():
+                continue
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmdline = f.read()
+            except OSError:
+                continue
+            if needle in cmdline:
+                os.kill(int(pid), signal.SIGKILL)
+                killed["at"] = time.monotonic()
+
+    cancelled_before = daemon.status()["jobs"]["cancelled"]
+    watcher = when_running(daemon, kill_plugin)
+    res = impasto.run(one_layer_run(style, f", {LONG_JOB}"), timeout=120)
+    watcher.join(5)
+    assert "at" in killed, res.log
+    (got,) = res.data
+    assert got["result"]["status"] != "success"
+    assert got["layers"] == ["Photo"] and got["intact"]
+    # the daemon stops the orphaned job quickly
+    deadline = killed["at"] + 15
+    while time.monotonic() < deadline:
+        status = daemon.status()
+        if not status["running"] and status["jobs"]["cancelled"] == cancelled_before + 1:
+            break
+        time.sleep(0.2)
+    else:
+        pytest.fail(f"the daemon still runs the orphaned job: {daemon.status()}")

@@ -1,0 +1,114 @@
+"""The plug-in's GIMP-free helpers, run in the project's venv (no GIMP needed): the strength
+scale, the settings contract with the engine, progress text, the dialog's daemon line, and the
+daemon link against the real daemon."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from plugin_fixtures import PLUGIN_SRC, daemon  # noqa: F401
+
+sys.path.insert(0, str(PLUGIN_SRC))
+from impasto_gimp import daemon_link, messages, options, progress  # noqa: E402
+
+from impasto_wire import Style  # noqa: E402
+from impasto_wire.protocol import Image  # noqa: E402
+
+
+@pytest.mark.parametrize("strength, weight", [(0, 0.2), (25, 0.632456), (50, 2.0),
+                                              (75, 6.324555), (100, 20.0)])
+def test_strength_is_logarithmic_around_the_engine_default(strength, weight):
+    assert options.style_weight(strength) == pytest.approx(weight, rel=1e-5)
+    assert options.strength_for(weight) == pytest.approx(strength, abs=1e-3)
+    assert options.style_weight(options.STRENGTH_DEFAULT) == options.ENGINE_STYLE_WEIGHT
+
+
+def test_settings_are_what_the_engine_accepts():
+    from impasto_daemon.engine import StyleSettings
+
+    opts = options.Options(strength=85, size=0, iterations=7, model="vgg16", pooling="max",
+                           preserve_colors=True, seed=42)
+    opts.validate()
+    s = StyleSettings.from_dict(opts.wire_settings())
+    assert (s.model, s.pooling, s.size, s.iterations, s.preserve_colors, s.seed) == (
+        "vgg16", "max", None, 7, True, 42)
+    assert s.style_weight == options.style_weight(85) == pytest.approx(10.0, rel=0.01)
+    ours = StyleSettings.from_dict(options.Options().wire_settings())
+    assert ours.iterations == StyleSettings().iterations  # same default as the engine
+
+
+@pytest.mark.parametrize("bad, words", [
+    (dict(size=8), "Size must be 0"), (dict(iterations=0), "Iterations must be"),
+    (dict(model="alexnet"), "Network must be one of vgg19, vgg16"),
+    (dict(strength=101), "Strength must be between 0 and 100"),
+])
+def test_bad_options_are_named_like_in_the_dialog(bad, words):
+    with pytest.raises(options.OptionsError, match=words):
+        options.Options(**bad).validate()
+
+
+def test_blend_weights():
+    assert options.Options(style2_weight=30).style_weights(1) == [1.0]
+    assert options.Options(style2_weight=30).style_weights(2) == pytest.approx([0.7, 0.3])
+
+
+def test_progress_moves_forward_and_says_where_it_is():
+    names = ["Sky", "Sea"]
+    events = [dict(stage="queued", layer=0, layers=2, position=1),
+              dict(stage="starting", layer=0, layers=2)]
+    for layer in range(2):
+        for scale in (1, 2):
+            for it in (0, 5, 10):
+                events.append(dict(stage="optimising", layer=layer, layers=2, scale=scale,
+                                   scales=2, iteration=it, total=10))
+        events.append(dict(stage="finishing", layer=layer, layers=2, scale=2, scales=2,
+                           iteration=10, total=10))
+    fractions = [progress.fraction(e) for e in events]
+    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
+    assert progress.text(events[0], names) == "Waiting for the daemon (1 job(s) ahead)…"
+    line = progress.text(dict(stage="optimising", layer=1, layers=2, scale=2, scales=2,
+                              iteration=5, total=10), names, demo=True)
+    assert line == ("[demo weights — not a real model] "
+                    "Painting 'Sea' (2 of 2): scale 2/2, step 5/10")
+
+
+def test_dialog_line_labels_random_weights(daemon):  # noqa: F811
+    with daemon.client() as c:
+        welcome = c.hello()
+    line = daemon_link.describe(welcome)
+    assert line.startswith("Daemon on cpu") and "demo weights — not a real model" in line
+    assert "started when you press OK" in daemon_link.describe(None)
+
+
+def test_daemon_link_runs_a_job(daemon, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("IMPASTO_ENDPOINT", daemon.endpoint)
+    link = daemon_link.DaemonLink()
+    try:
+        link.connect(on_start=lambda: pytest.fail("a running daemon must not be started"),
+                     tick=lambda: None)
+        assert link.loaded_models() == ["vgg19"] and link.is_demo("vgg19")
+        content = (bytes(range(256)) * 8)[: 24 * 20 * 4]
+        style = Style.raw(16, 16, 4, bytes(16 * 16 * 4))
+        link.submit([(Image(24, 20, 4), content)], [style],
+                    options.Options(size=0, iterations=2).wire_settings(), ["black"])
+        seen = []
+        while True:
+            ev = link.next_event(1.0)
+            if ev is None:
+                continue
+            seen.append(ev.type)
+            if ev.terminal:
+                break
+        assert ev.type == "result", ev.header
+        ((desc, frame),) = ev.images()
+        assert (desc.width, desc.height, desc.channels, len(frame)) == (24, 20, 4, 24 * 20 * 4)
+        assert "progress" in seen
+    finally:
+        link.close()
+
+
+def test_error_messages_say_what_to_do():
+    assert "Lower 'Size'" in messages.daemon_error("oom", "CUDA out of memory", ["a"])
+    assert "'wave'" in messages.daemon_error("bad_image", "cannot identify", ["wave"])
+    assert "install.sh" in messages.cannot_start("the daemon exited with status 4 (weights)")
