@@ -8,15 +8,7 @@ import threading
 
 import numpy as np
 
-from ..engine import (
-    OutOfMemory,
-    Progress,
-    StyleCancelled,
-    StyleDiverged,
-    StyleEngine,
-    StyleSettings,
-)
-from ..weights import WeightsError
+from ..settings import StyleSettings
 from . import exit_codes
 from .image_io import ImageFileError, read_image, write_image
 from .progress_bar import ProgressBar
@@ -89,6 +81,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "with --local only (default %(default)s)")
     m.add_argument("--local", action="store_true",
                    help="run in this process instead of through the daemon")
+    m.add_argument("--endpoint", default=None,
+                   help="the daemon's address (default: $IMPASTO_ENDPOINT, else the local one)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -150,6 +144,10 @@ def _run_local(
     settings: StyleSettings,
     bar: ProgressBar,
 ) -> tuple[int, np.ndarray | None]:
+    # Imported here: torch takes seconds to load, and only the local path needs it.
+    from ..engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleEngine
+    from ..weights import WeightsError
+
     cancel = threading.Event()
     try:
         engine = StyleEngine(device=args.device, weights=args.weights, models=(settings.model,))

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..weights import WeightsError, fetch_torchvision_weights, import_onnx_vgg, load_vgg_features
 from . import exit_codes
+
+# The weights package imports torch (seconds): each command imports it only when it runs.
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
@@ -34,6 +35,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _import_onnx(args: argparse.Namespace) -> int:
+    from ..weights import WeightsError, import_onnx_vgg
+
     try:
         info = import_onnx_vgg(args.onnx, args.output, args.model)
     except (WeightsError, OSError) as exc:
@@ -44,6 +47,8 @@ def _import_onnx(args: argparse.Namespace) -> int:
 
 
 def _fetch(args: argparse.Namespace) -> int:
+    from ..weights import WeightsError, fetch_torchvision_weights
+
     code = exit_codes.OK
     for model in args.models:
         try:
@@ -56,6 +61,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _check(args: argparse.Namespace) -> int:
+    from ..weights import WeightsError, load_vgg_features
+
     try:
         _, info = load_vgg_features(args.model, args.source)
     except WeightsError as exc:

@@ -1,5 +1,6 @@
 """Gatys et al. (2015) neural style transfer on a warm VGG, average pooling by default."""
 
+from ..settings import StyleSettings
 from . import memory
 from .engine import StyleEngine, resolve_device
 from .results import (
@@ -11,7 +12,6 @@ from .results import (
     StyleError,
     StyleStats,
 )
-from .settings import StyleSettings
 
 __all__ = [
     "BudgetTooSmall",

@@ -9,11 +9,11 @@ from functools import partial
 import numpy as np
 import torch
 
+from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
 from .memory import default_budget
 from .results import OutOfMemory, Progress, StyleStats
 from .run import StyleRun, plan_batches
-from .settings import StyleSettings
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from ..settings import StyleSettings
 from . import memory
 from .color import preserve_colors
 from .images import fit_long_side, preview, resize, split_pixels, to_rgba
@@ -23,7 +24,6 @@ from .objective import LossParts, StyleObjective, content_features, style_grams
 from .optimize import Ticker, optimise
 from .results import BudgetTooSmall, Progress, StyleCancelled, StyleStats
 from .scales import iterations_per_scale, plan_scales, process_size
-from .settings import StyleSettings
 from .target_cache import pixels_key
 from .tiled import TiledObjective, halo_for, plan_tiles
 from .vgg import CONTENT_LAYER, STYLE_LAYERS
