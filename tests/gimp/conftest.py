@@ -3,6 +3,7 @@
 ``gimp``          session-scoped, warmed ``GimpRunner`` (one profile per pytest process/worker)
 ``gimp_install``  what get_gimp.sh provided (``.mode``, ``.root``)
 ``gimp_harness``  the harness module itself (``GimpBatchError``, ``REPO_ROOT``, ...)
+``daemon``, ``impasto``  the plug-in tests' real daemon and GIMP profile (see plugin_fixtures.py)
 
 The GIMP root is built on first use by tests/gimp/get_gimp.sh (about a minute from scratch, a few
 seconds from its cached tarball). Tests are skipped only when this process can neither run as
@@ -19,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
+from plugin_fixtures import daemon, impasto  # noqa: E402, F401  (one per session, not per module)
 
 
 def pytest_collection_modifyitems(config, items):

@@ -64,8 +64,8 @@ def stylize(image, drawables, **props):
     if status == Gimp.PDBStatusType.SUCCESS:
         return {"status": "success",
                 "layers": [l.get_id() for l in result.get_core_object_array(1)]}
-    message = result.index(1) if result.length() > 1 else None
-    return {"status": status.value_nick, "message": message}
+    message = result.index(1) if result.length() > 1 else None  # the error, if any
+    return {"status": status.value_nick, "message": message if isinstance(message, str) else None}
 
 
 def _tree(items, parent):

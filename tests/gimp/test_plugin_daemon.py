@@ -12,13 +12,11 @@ from collections.abc import Callable
 
 import pytest
 from PIL import Image
-from plugin_fixtures import (  # noqa: F401
+from plugin_fixtures import (
     DAEMON_ARGS,
     DAEMON_BIN,
     Client,
-    daemon,
     free_port,
-    impasto,
     pattern,
     start_daemon,
     trace_lines,
@@ -29,7 +27,7 @@ LONG_JOB = "iterations=5000"  # minutes on one CPU thread: always still running 
 
 
 @pytest.fixture(scope="module")
-def style(impasto):  # noqa: F811
+def style(impasto):
     path = impasto.xchg / "style.png"
     Image.frombytes("RGBA", (32, 32), pattern(32, 32, seed=5)).save(path)
     return impasto.path(path)
@@ -49,7 +47,7 @@ def one_layer_run(style: str, extra: str = "") -> str:
     """
 
 
-def when_running(daemon, action: Callable[[], None], timeout: float = 60.0) -> threading.Thread:  # noqa: F811
+def when_running(daemon, action: Callable[[], None], timeout: float = 60.0) -> threading.Thread:
     """In the background: once ``daemon`` runs a job past its first iteration, do ``action``."""
 
     def watch() -> None:
@@ -69,7 +67,7 @@ def when_running(daemon, action: Callable[[], None], timeout: float = 60.0) -> t
     return t
 
 
-def test_daemon_is_started_on_demand(impasto, style):  # noqa: F811
+def test_daemon_is_started_on_demand(impasto, style):
     endpoint = f"tcp://127.0.0.1:{free_port()}"  # nothing listens here yet
     runtime = impasto.xchg / "runtime"
     runtime.mkdir(mode=0o700, exist_ok=True)
@@ -106,7 +104,7 @@ def _stop(endpoint: str) -> None:
     os.kill(pid, signal.SIGKILL)
 
 
-def test_daemon_that_cannot_start_says_what_to_run(impasto, style):  # noqa: F811
+def test_daemon_that_cannot_start_says_what_to_run(impasto, style):
     endpoint = f"tcp://127.0.0.1:{free_port()}"
     runtime = impasto.xchg / "runtime-false"
     runtime.mkdir(mode=0o700, exist_ok=True)
@@ -120,7 +118,7 @@ def test_daemon_that_cannot_start_says_what_to_run(impasto, style):  # noqa: F81
     assert got["layers"] == ["Photo"] and got["intact"]
 
 
-def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, tmp_path):  # noqa: F811
+def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, tmp_path):
     doomed = start_daemon(tmp_path)
     try:
         watcher = when_running(doomed, doomed.kill)
@@ -137,7 +135,7 @@ def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, t
     assert got["seconds"] < 30  # noticed within seconds, not after the whole job
 
 
-def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):  # noqa: F811
+def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):
     """GIMP's cancel button SIGKILLs the plug-in (gimp_plug_in_close(plug_in, TRUE)): the daemon
     must notice that its client vanished and stop the job."""
     needle = f"{impasto.path(impasto.gimp.profile)}/plug-ins/impasto-stylize/".encode()

@@ -4,13 +4,12 @@ layer and an untouched source (real GIMP, real daemon)."""
 from __future__ import annotations
 
 import pytest
-from plugin_fixtures import daemon, impasto, pattern  # noqa: F401
 
 W, H = 40, 32
 
 
 @pytest.fixture(scope="module")
-def refused(impasto):  # noqa: F811
+def refused(impasto):
     notes = impasto.xchg / "notes.png"
     notes.write_text("these are my notes, not a picture\n")
     broken = impasto.xchg / "broken.png"
@@ -61,7 +60,7 @@ def test_refusal_is_clear_and_changes_nothing(refused, case, words):
     assert len(got["layers"]) == 1 and got["intact"], got
 
 
-def test_missing_zmq_and_msgpack_are_named(impasto):  # noqa: F811
+def test_missing_zmq_and_msgpack_are_named(impasto):
     res = impasto.run(f"""
         img = Gimp.Image.new({W}, {H}, Gimp.ImageBaseType.RGB)
         src = make_layer(img, "Photo", {W}, {H}, pattern({W}, {H}, 1))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from PIL import Image
-from plugin_fixtures import daemon, impasto, pattern, trace_lines  # noqa: F401
+from plugin_fixtures import pattern, trace_lines
 
 STYLE = "Brush Strokes"  # the style file's name without extension: it names the new layers
 STYLE2 = "ink"
@@ -28,7 +28,7 @@ def rgb(data: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def files(impasto):  # noqa: F811
+def files(impasto):
     style = impasto.xchg / f"{STYLE}.png"
     Image.frombytes("RGBA", (32, 32), pattern(32, 32, seed=5)).save(style)
     style2 = impasto.xchg / f"{STYLE2}.jpg"
@@ -38,7 +38,7 @@ def files(impasto):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
-def painted(impasto, files):  # noqa: F811
+def painted(impasto, files):
     p = {k: impasto.path(v) for k, v in files.items()}
     res = impasto.run(f"""
         STYLE, STYLE2 = {p["style"]!r}, {p["style2"]!r}
@@ -224,7 +224,7 @@ def test_each_run_is_one_undo_group(painted):
     assert runs == [1, 2, 1, 1, 1, 1]  # one group per run, holding all of that run's layers
 
 
-def test_saved_xcf_keeps_the_layers(impasto, painted, files):  # noqa: F811
+def test_saved_xcf_keeps_the_layers(impasto, painted, files):
     res = impasto.run(f"""
         img = load_image({impasto.path(files["xcf"])!r})
         emit([tree(img), [pixels(l) for l in img.get_layers()]])
@@ -251,7 +251,7 @@ def test_progress_follows_the_daemon_and_labels_demo_weights(painted):
 LAST_VALUES = "GimpProcedureConfigRun-plug-in-impasto-stylize.last"
 
 
-def test_with_last_vals_and_the_dialog_module(impasto, files):  # noqa: F811
+def test_with_last_vals_and_the_dialog_module(impasto, files):
     """WITH_LAST_VALS reads what the last INTERACTIVE run saved (GIMP saves only those): the
     file is written here the way GIMP writes it. The dialog cannot open without a display, so
     only its module is loaded in GIMP's Python and the GimpUi calls it makes are checked."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 
 import pytest
-from plugin_fixtures import PLUGIN_SRC, daemon  # noqa: F401
+from plugin_fixtures import PLUGIN_SRC
 
 sys.path.insert(0, str(PLUGIN_SRC))
 from impasto_gimp import daemon_link, messages, options, progress  # noqa: E402
@@ -73,7 +73,7 @@ def test_progress_moves_forward_and_says_where_it_is():
                     "Painting 'Sea' (2 of 2): scale 2/2, step 5/10")
 
 
-def test_dialog_line_labels_random_weights(daemon):  # noqa: F811
+def test_dialog_line_labels_random_weights(daemon):
     with daemon.client() as c:
         welcome = c.hello()
     line = daemon_link.describe(welcome)
@@ -81,7 +81,7 @@ def test_dialog_line_labels_random_weights(daemon):  # noqa: F811
     assert "started when you press OK" in daemon_link.describe(None)
 
 
-def test_daemon_link_runs_a_job(daemon, monkeypatch):  # noqa: F811
+def test_daemon_link_runs_a_job(daemon, monkeypatch):
     monkeypatch.setenv("IMPASTO_ENDPOINT", daemon.endpoint)
     link = daemon_link.DaemonLink()
     try:

@@ -27,17 +27,17 @@ def declare(procedure: Gimp.Procedure) -> None:
     """Add every argument and the return value to ``procedure``."""
     p = procedure
     p.add_choice_argument(
-        "style-source", "Style _from", "Where the style comes from: 'file' (style-file) or "
+        "style-source", "_Use style from", "Where the style comes from: 'file' (style-file) or "
         "'layer' (style-layer). With 'file' and no file, a given style-layer is used.",
         _choice(O.STYLE_SOURCES), "file", RW)
     p.add_file_argument(
         "style-file", "Style _image", "The style picture: PNG, JPEG, WebP, TIFF, BMP, or any "
         "file GIMP opens", Gimp.FileChooserAction.OPEN, True, None, RW)
     p.add_layer_argument(
-        "style-layer", "Style _layer", "A layer of any open image to use as the style",
+        "style-layer", "Style la_yer", "A layer of any open image to use as the style",
         True, RW)
     p.add_file_argument(
-        "style2-file", "_Second style (optional)", "A second style picture blended with the "
+        "style2-file", "_Blend with a second style", "A second style picture blended with the "
         "first", Gimp.FileChooserAction.OPEN, True, None, RW)
     p.add_double_argument(
         "style2-weight", "Second style _weight", "The second style's share of the blend, in %",
@@ -47,11 +47,12 @@ def declare(procedure: Gimp.Procedure) -> None:
         "the engine's default style weight 2.0, each 50 steps multiply it by ten)",
         O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
     p.add_int_argument(
-        "size", "Si_ze", "Long side, in pixels, at which the style is painted; 0 = the layer's "
-        "full size (slower). The result always has the layer's size.",
+        "size", "Si_ze (long side, 0 = full layer)", "Long side, in pixels, at which the style "
+        "is painted; 0 = the layer's full size (slower). The result always has the layer's "
+        "size.",
         0, O.SIZE_MAX, O.SIZE_DEFAULT, RW)
     p.add_int_argument(
-        "iterations", "_Iterations", "Optimisation steps at the finest scale (more = more "
+        "iterations", "It_erations", "Optimisation steps at the finest scale (more = more "
         "converged, slower)", O.ITERATIONS_MIN, O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
     p.add_choice_argument(
         "model", "_Network", "The VGG network that judges content and style",
@@ -63,7 +64,7 @@ def declare(procedure: Gimp.Procedure) -> None:
         "preserve-colors", "_Keep original colours", "Transfer only the style's texture and "
         "keep the layer's own colours", False, RW)
     p.add_int_argument(
-        "seed", "S_eed", "Random seed: the same seed and settings give the same picture",
+        "seed", "See_d", "Random seed: the same seed and settings give the same picture",
         0, O.SEED_MAX, 0, RW)
     p.add_core_object_array_return_value(
         RETURN_LAYERS, "Layers", "The new layers, one per source layer, each directly above "

@@ -10,7 +10,9 @@ import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
-from gi.repository import Gimp, GimpUi, GObject  # noqa: E402
+from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
+
+from .debug import trace  # noqa: E402
 
 PLUGIN_BINARY = "impasto-stylize"
 TITLE = "Neural Style Transfer"
@@ -18,6 +20,7 @@ TITLE = "Neural Style Transfer"
 STYLE_FIELDS = ["style-source", "style-file", "style-layer", "style2-file", "style2-weight"]
 PAINT_FIELDS = ["strength", "size", "iterations", "seed"]
 NETWORK_FIELDS = ["model", "pooling", "preserve-colors"]
+SLIDERS = ["strength", "style2-weight"]
 
 
 def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, daemon_line: str) -> bool:
@@ -25,7 +28,9 @@ def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, daemon_line: st
     GimpUi.init(PLUGIN_BINARY)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
     try:
-        dialog.get_label("daemon-info", daemon_line, False, False)
+        _daemon_label(dialog, daemon_line)
+        for slider in SLIDERS:
+            dialog.get_spin_scale(slider, 1.0)
         dialog.fill_box("style-box", STYLE_FIELDS)
         dialog.get_label("style-title", "Style", False, False)
         dialog.fill_frame("style-frame", "style-title", False, "style-box")
@@ -37,15 +42,26 @@ def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, daemon_line: st
         dialog.fill_frame("network-frame", "network-title", False, "network-box")
         _link_style_source(dialog, config)
         dialog.fill(["style-frame", "paint-frame", "network-frame", "daemon-info"])
-    except Exception:  # a layout call missing on this GIMP: fall back to the plain dialog
+        trace(f"dialog: {daemon_line}")
+    except Exception as exc:  # a layout call missing on this GIMP: fall back to the plain dialog
+        trace(f"dialog: plain layout ({exc})")
         dialog.destroy()
         dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
-        dialog.get_label("daemon-info", daemon_line, False, False)
+        _daemon_label(dialog, daemon_line)
         dialog.fill(None)
     try:
         return bool(dialog.run())
     finally:
         dialog.destroy()
+
+
+def _daemon_label(dialog: GimpUi.ProcedureDialog, line: str) -> None:
+    """The daemon's device and weights; random (demo) weights in bold, never to be mistaken
+    for a real model."""
+    markup = GLib.markup_escape_text(line, -1)
+    if "demo weights" in line:
+        markup = f"<b>{markup}</b>"
+    dialog.get_label("daemon-info", markup, True, False)
 
 
 def _link_style_source(dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureConfig) -> None:

@@ -71,7 +71,8 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
 
     if not image.is_valid():
         raise Cancelled("the image was closed before the result arrived; nothing was added")
-    painted = layers.match_result(sources, result.images(), style_names)
+    sent = [(im.width, im.height) for im, _ in contents]
+    painted = layers.match_result(sources, names, sent, result.images(), style_names)
     alive = [p for p in painted if p.source.is_valid()]
     if not alive:
         raise Cancelled("the layers were deleted before the result arrived; nothing was added")

@@ -27,10 +27,12 @@ class Painted:
 
     source: Gimp.Layer
     name: str
+    width: int
+    height: int
     pixels: bytes
 
 
-def sources(drawables: Sequence[Gimp.Drawable], max_layers: int | None = None) -> list[Gimp.Layer]:
+def sources(drawables: Sequence[Gimp.Drawable]) -> list[Gimp.Layer]:
     """The selected layers to paint, in the caller's order; refuses what cannot be painted."""
     if not drawables:
         raise Failure("Select one or more layers first.")
@@ -45,28 +47,26 @@ def sources(drawables: Sequence[Gimp.Drawable], max_layers: int | None = None) -
         if d.get_id() not in seen:
             seen.add(d.get_id())
             found.append(d)
-    if max_layers is not None and len(found) > max_layers:
-        raise Failure(f"The daemon paints at most {max_layers} layers at once; "
-                      f"{len(found)} are selected.")
     return found
 
 
-def match_result(layers: Sequence[Gimp.Layer], images: Sequence[tuple[Any, Any]],
+def match_result(layers: Sequence[Gimp.Layer], names: Sequence[str],
+                 sent: Sequence[tuple[int, int]], images: Sequence[tuple[Any, Any]],
                  style_names: Sequence[str]) -> list[Painted]:
-    """Pair the daemon's images with their sources, checking count, size and channels."""
+    """Pair the daemon's images with their sources, checking count, size and channels against
+    what was sent (the layers themselves may have changed or gone in the meantime)."""
     if len(images) != len(layers):
         raise Failure(f"The daemon sent {len(images)} picture(s) for {len(layers)} layer(s); "
                       "nothing was changed. Please report this.")
     style = " + ".join(style_names)
     painted = []
-    for src, (desc, frame) in zip(layers, images):
-        w, h = src.get_width(), src.get_height()
+    for src, name, (w, h), (desc, frame) in zip(layers, names, sent, images):
         got = (getattr(desc, "width", None), getattr(desc, "height", None),
                getattr(desc, "channels", None))
         if got != (w, h, CHANNELS) or len(frame) != w * h * CHANNELS:
             raise Failure(f"The daemon sent a {got[0]}x{got[1]} picture for the {w}x{h} layer "
-                          f"'{src.get_name()}'; nothing was changed. Please report this.")
-        painted.append(Painted(src, f"{src.get_name()} — {style}", bytes(frame)))
+                          f"'{name}'; nothing was changed. Please report this.")
+        painted.append(Painted(src, f"{name} — {style}", w, h, bytes(frame)))
     return painted
 
 
@@ -89,8 +89,8 @@ def insert(image: Gimp.Image, painted: Sequence[Painted]) -> list[Gimp.Layer]:
     try:
         for p in painted:
             src = p.source
-            layer = Gimp.Layer.new(image, p.name, src.get_width(), src.get_height(), kind,
-                                   100.0, Gimp.LayerMode.NORMAL)
+            layer = Gimp.Layer.new(image, p.name, p.width, p.height, kind, 100.0,
+                                   Gimp.LayerMode.NORMAL)
             made.append(layer)
             write_rgba(layer, p.pixels)
             _, ox, oy = src.get_offsets()

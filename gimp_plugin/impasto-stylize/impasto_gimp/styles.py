@@ -105,7 +105,7 @@ def gather(source: str, style_file: Gio.File | None, style_layer: Gimp.Layer | N
     use_layer = source == "layer" or (style_file is None and style_layer is not None)
     if use_layer:
         if style_layer is None:
-            raise Failure("Choose a style layer, or set 'Style from' to 'Image file'.")
+            raise Failure("Choose a style layer, or set 'Use style from' to 'Image file'.")
         first = from_layer(style_layer, weights[0])
     else:
         if style_file is None:
