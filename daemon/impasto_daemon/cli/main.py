@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import exit_codes, stylize_cmd, weights_cmd
+from . import doctor_cmd, exit_codes, remote_cmds, stylize_cmd, weights_cmd
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,15 +16,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     stylize_cmd.add_parser(sub)
-    weights_cmd.add_parsers(sub)
-    # --- daemon client commands (status, cancel, stop, keys) ---
-    try:
-        from . import remote_cmds
-    except ImportError:  # pragma: no cover - only while the daemon client is being built
-        remote_cmds = None
-    if remote_cmds is not None and hasattr(remote_cmds, "add_parsers"):
-        remote_cmds.add_parsers(sub)
-    # --- end daemon client commands ---
+    remote_cmds.add_parsers(sub)  # status, cancel, stop, keys: talk to the daemon
+    weights_cmd.add_parsers(sub)  # import-onnx, fetch-weights, check-weights
+    doctor_cmd.add_parser(sub)
     return parser
 
 

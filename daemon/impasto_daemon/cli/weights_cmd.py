@@ -24,7 +24,8 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("fetch-weights", help="download torchvision's ImageNet VGG weights",
                               description="Download torchvision's VGG weights into torch's "
                               "cache, checking their hash (needs internet).")
-    p.add_argument("models", nargs="*", default=["vgg19", "vgg16"], choices=("vgg19", "vgg16"))
+    p.add_argument("models", nargs="*", metavar="MODEL",
+                   help="vgg19 and/or vgg16 (default: both)")
     p.set_defaults(func=_fetch)
 
     p = subparsers.add_parser("check-weights", help="verify a weights source and show its SHA-256")
@@ -49,8 +50,14 @@ def _import_onnx(args: argparse.Namespace) -> int:
 def _fetch(args: argparse.Namespace) -> int:
     from ..weights import WeightsError, fetch_torchvision_weights
 
+    models = args.models or ["vgg19", "vgg16"]
+    unknown = sorted(set(models) - {"vgg19", "vgg16"})
+    if unknown:
+        print(f"impasto: unknown model(s) {', '.join(unknown)}: choose vgg19 or vgg16",
+              file=sys.stderr)
+        return exit_codes.USAGE
     code = exit_codes.OK
-    for model in args.models:
+    for model in models:
         try:
             path = fetch_torchvision_weights(model)
             print(f"{model}: {path} (hash verified)")

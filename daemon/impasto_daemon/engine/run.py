@@ -243,7 +243,8 @@ def _pixel_limit(
     layers: int,
 ) -> tuple[int, int]:
     """(pixels a pass may hold, host bytes reserved first on a CPU device)."""
-    host = memory.host_bytes(*finest, TILED_HISTORY) * layers if engine.device.type == "cpu" else 0
+    history = TILED_HISTORY if settings.optimizer == "lbfgs" else 1  # Adam: two moments
+    host = memory.host_bytes(*finest, history) * layers if engine.device.type == "cpu" else 0
     pixels = memory.max_pixels(settings.model, settings.optimizer, engine.on_cuda,
                                budget - host, engine.device)
     return pixels, host
