@@ -112,3 +112,28 @@ def test_error_messages_say_what_to_do():
     assert "Lower 'Size'" in messages.daemon_error("oom", "CUDA out of memory", ["a"])
     assert "'wave'" in messages.daemon_error("bad_image", "cannot identify", ["wave"])
     assert "install.sh" in messages.cannot_start("the daemon exited with status 4 (weights)")
+
+
+def test_daemon_command_file_beside_the_plugin(tmp_path, monkeypatch):
+    """Where neither IMPASTO_DAEMON nor impasto-daemon on PATH helps (GIMP's PATH rarely holds
+    the venv), an installer can write the command into a file beside the plug-in."""
+    from impasto_wire import DaemonUnavailable, launcher
+
+    def nothing_configured():
+        raise DaemonUnavailable("cannot find the impasto-daemon program")
+
+    monkeypatch.setattr(launcher, "daemon_command", nothing_configured)
+    monkeypatch.setattr(daemon_link, "COMMAND_FILE", tmp_path / "daemon-command")
+    assert daemon_link.daemon_command() is None  # the launcher then explains what to set
+    (tmp_path / "daemon-command").write_text("'/opt/impasto/bin/impasto-daemon' --device cpu\n")
+    assert daemon_link.daemon_command() == ["/opt/impasto/bin/impasto-daemon", "--device", "cpu"]
+
+
+def test_missing_dependency_messages():
+    from impasto_gimp import deps
+
+    both = deps.missing_message(["zmq", "msgpack", "impasto_wire"])
+    assert "zmq, msgpack" in both and "python3-zmq python3-msgpack" in both
+    assert "pip install --target" in both and str(deps.VENDOR_DIR) in both
+    only_wire = deps.missing_message(["impasto_wire"])
+    assert "'impasto_wire' is missing" in only_wire and "install.sh" in only_wire
