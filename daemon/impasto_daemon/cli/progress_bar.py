@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import sys
 import time
-from typing import TextIO
+from collections.abc import Mapping
+from typing import Any, TextIO
+
+
+def done_line(stats: Mapping[str, Any]) -> str:
+    """The closing line of a finished job, the same for the local engine and the daemon."""
+    return (f"done in {stats['seconds']:.1f}s on {stats['device']}, {stats['iterations']} "
+            f"iterations, seed {stats['seed']}, {stats['model']} ({stats['weights']})")
 
 
 class ProgressBar:

@@ -20,6 +20,7 @@ from impasto_wire.endpoints import discover_endpoint
 from impasto_wire.launcher import ensure_daemon, log_path
 
 from . import exit_codes
+from .progress_bar import done_line
 
 # daemon error code -> exit status of the command line
 _EXIT_FOR_CODE = {
@@ -213,10 +214,7 @@ def stylize_via_daemon(args: argparse.Namespace, content: np.ndarray, styles: li
                 return exit_codes.CANCELLED, None
             out_image, frame = ev.images()[0]
             result = np.frombuffer(frame, np.uint8).reshape(out_image.shape).copy()
-            st = ev.header["stats"][0]
-            bar.close(f"done in {st['seconds']:.1f}s on {st['device']}, {st['iterations']} "
-                      f"iterations, seed {st['seed']}, {st['model']} ({st['weights']}), "
-                      f"job {job_id}")
+            bar.close(f"{done_line(ev.header['stats'][0])}, job {job_id}")
             return exit_codes.OK, result
     except JobCancelled:
         bar.close("cancelled")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 import threading
 
@@ -11,7 +12,7 @@ import numpy as np
 from ..settings import StyleSettings
 from . import exit_codes
 from .image_io import ImageFileError, read_image, write_image
-from .progress_bar import ProgressBar
+from .progress_bar import ProgressBar, done_line
 
 DEFAULTS = StyleSettings()
 
@@ -163,10 +164,7 @@ def _run_local(
 
     try:
         rgba, stats = engine.stylize(content, styles, settings, on_progress, cancel, 0.1)
-    except KeyboardInterrupt:
-        bar.close("cancelled")
-        return exit_codes.CANCELLED, None
-    except StyleCancelled:
+    except (KeyboardInterrupt, StyleCancelled):
         bar.close("cancelled")
         return exit_codes.CANCELLED, None
     except OutOfMemory as exc:
@@ -175,8 +173,5 @@ def _run_local(
     except StyleDiverged as exc:
         bar.close(f"impasto: {exc}")
         return exit_codes.DIVERGED, None
-    bar.close(
-        f"done in {stats.seconds:.1f}s on {stats.device}, {stats.iterations} iterations, "
-        f"seed {stats.seed}, {stats.model} ({stats.weights})"
-    )
+    bar.close(done_line(dataclasses.asdict(stats)))
     return exit_codes.OK, rgba
