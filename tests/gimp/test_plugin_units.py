@@ -114,19 +114,26 @@ def test_error_messages_say_what_to_do():
     assert "install.sh" in messages.cannot_start("the daemon exited with status 4 (weights)")
 
 
-def test_daemon_command_file_beside_the_plugin(tmp_path, monkeypatch):
-    """Where neither IMPASTO_DAEMON nor impasto-daemon on PATH helps (GIMP's PATH rarely holds
-    the venv), an installer can write the command into a file beside the plug-in."""
+def test_daemon_command_comes_from_env_then_file_then_path(tmp_path, monkeypatch):
+    """GIMP's PATH rarely holds Impasto's venv, so the installer writes the command into a file
+    beside the plug-in; IMPASTO_DAEMON still wins, and PATH is the last resort."""
     from impasto_wire import DaemonUnavailable, launcher
 
-    def nothing_configured():
+    def nothing_on_path():
         raise DaemonUnavailable("cannot find the impasto-daemon program")
 
-    monkeypatch.setattr(launcher, "daemon_command", nothing_configured)
+    monkeypatch.delenv("IMPASTO_DAEMON", raising=False)
     monkeypatch.setattr(daemon_link, "COMMAND_FILE", tmp_path / "daemon-command")
+    monkeypatch.setattr(launcher, "daemon_command", nothing_on_path)
     assert daemon_link.daemon_command() is None  # the launcher then explains what to set
+    monkeypatch.setattr(launcher, "daemon_command", lambda: ["/usr/bin/impasto-daemon"])
+    assert daemon_link.daemon_command() == ["/usr/bin/impasto-daemon"]
     (tmp_path / "daemon-command").write_text("'/opt/impasto/bin/impasto-daemon' --device cpu\n")
     assert daemon_link.daemon_command() == ["/opt/impasto/bin/impasto-daemon", "--device", "cpu"]
+    monkeypatch.undo()  # the real launcher again: it reads the variable itself
+    monkeypatch.setenv("IMPASTO_DAEMON", "/x/impasto-daemon --weights random")
+    monkeypatch.setattr(daemon_link, "COMMAND_FILE", tmp_path / "daemon-command")
+    assert daemon_link.daemon_command() == ["/x/impasto-daemon", "--weights", "random"]
 
 
 def test_missing_dependency_messages():

@@ -7,6 +7,7 @@ failure leaves as ``messages.Failure`` with a sentence for the artist.
 
 from __future__ import annotations
 
+import os
 import shlex
 import threading
 import time
@@ -39,17 +40,22 @@ START_WAIT = 180.0  # a first start loads torch and the network; slow disks take
 
 
 def daemon_command() -> list[str] | None:
-    """The configured command: ``$IMPASTO_DAEMON`` or ``impasto-daemon`` (the launcher's rules),
-    else the ``daemon-command`` file beside the plug-in; None lets the launcher explain."""
-    try:
+    """The configured command, most explicit first: ``$IMPASTO_DAEMON``, then the
+    ``daemon-command`` file the installer writes beside the plug-in (GIMP's PATH rarely holds
+    Impasto's venv), then ``impasto-daemon`` found by the launcher. None lets the launcher
+    explain what to configure."""
+    if os.environ.get(launcher.ENV_DAEMON, "").strip():
         return launcher.daemon_command()
-    except DaemonUnavailable:
-        pass
     try:
         text = COMMAND_FILE.read_text(encoding="utf-8").strip()
     except OSError:
+        text = ""
+    if text:
+        return shlex.split(text)
+    try:
+        return launcher.daemon_command()
+    except DaemonUnavailable:
         return None
-    return shlex.split(text) or None
 
 
 def endpoint() -> str:
