@@ -77,7 +77,7 @@ class ImpastoStylize(Gimp.PlugIn):
             "it, masked by the selection if there is one. The source layers are not changed; "
             "one undo step removes the result. The daemon is started if it is not running.",
             name)
-        procedure.set_attribution("Impasto", "Impasto", "2025")
+        procedure.set_attribution("Impasto", "Impasto", "2026")
         arguments.declare(procedure)
         return procedure
 

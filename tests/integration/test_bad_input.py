@@ -11,7 +11,7 @@ import zlib
 import msgpack
 import numpy as np
 import pytest
-from conftest import RawPeer, picture
+from daemon_support import RawPeer, picture
 from PIL import Image as PILImage
 
 from impasto_wire import protocol as P

@@ -12,7 +12,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import IMPASTO, picture, raw, small_job
+from daemon_support import IMPASTO, picture, raw, small_job
 from PIL import Image as PILImage
 
 from impasto_daemon.cli import exit_codes, remote_cmds

@@ -8,7 +8,7 @@ import time
 
 import numpy as np
 import pytest
-from conftest import long_job, picture, raw, small_job, wait_until_optimising
+from daemon_support import long_job, picture, raw, small_job, wait_until_optimising
 from PIL import Image as PILImage
 
 from impasto_wire import Client, JobCancelled, Style

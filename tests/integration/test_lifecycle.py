@@ -9,7 +9,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import DAEMON, IMPASTO, SHARED_ARGS, long_job, small_job, wait_until_optimising
+from daemon_support import DAEMON, IMPASTO, SHARED_ARGS, long_job, small_job, wait_until_optimising
 
 from impasto_wire import Client, DaemonError, DaemonUnavailable, ensure_daemon
 from impasto_wire import protocol as P

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import smooth_image
+from pictures import smooth_image
 from PIL import Image
 
 IMPASTO = [sys.executable, "-m", "impasto_daemon.cli.main"]

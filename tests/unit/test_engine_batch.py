@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from conftest import smooth_image
+from pictures import smooth_image
 
 from impasto_daemon.engine import StyleSettings
 from impasto_daemon.engine.images import split_pixels

@@ -7,7 +7,7 @@ import threading
 import numpy as np
 import pytest
 import torch
-from conftest import smooth_image
+from pictures import smooth_image
 
 from impasto_daemon.engine import StyleCancelled, StyleDiverged, StyleSettings
 from impasto_daemon.engine.color import rgb_to_yiq

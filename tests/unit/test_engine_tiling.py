@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from conftest import smooth_image
+from pictures import smooth_image
 
 from impasto_daemon.engine import BudgetTooSmall, StyleSettings, memory
 from impasto_daemon.engine.images import split_pixels

@@ -47,8 +47,10 @@ def _open(data: memoryview, encoding: str) -> PILImage.Image:
             P.TOO_LARGE, f"style image refused as a decompression bomb: {exc}"
         ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        # Pillow's "cannot identify" names a BytesIO object: useless to a person.
+        why = "not recognised as one" if isinstance(exc, UnidentifiedImageError) else str(exc)
         raise P.ProtocolError(
-            P.BAD_IMAGE, f"style image is not a valid {encoding.upper()} file ({exc})"
+            P.BAD_IMAGE, f"style image is not a valid {encoding.upper()} file ({why})"
         ) from None
 
 
