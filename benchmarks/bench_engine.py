@@ -52,7 +52,7 @@ def main() -> None:
     name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
     print(f"device {device} ({name}, {torch.get_num_threads()} threads), "
           f"torch {torch.__version__}, {args.model}, weights: {info.label}")
-    features = tutorial_features(args.model, engine._state[args.model], device)
+    features = tutorial_features(args.model, engine.features_state(args.model), device)
     print(f"{'size':>6} {'iters':>6} {'tutorial ms/it':>15} {'impasto ms/it':>14} {'ratio':>6}")
     for size in args.sizes:
         content, style = test_images(size)

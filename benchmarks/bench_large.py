@@ -66,7 +66,7 @@ def main() -> None:
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "CPU"
     print(f"device {dev} ({name}, {torch.get_num_threads()} threads), torch {torch.__version__},"
           f" vgg19, {engine.weights_info['vgg19'].label}, optimizer {args.optimizer}")
-    features = tutorial_features("vgg19", engine._state["vgg19"], dev)
+    features = tutorial_features("vgg19", engine.features_state("vgg19"), dev)
 
     def tutorial_seconds(size: int, n: int) -> float:
         content, style = test_images(size)

@@ -62,6 +62,10 @@ class StyleEngine:
     def models(self) -> list[str]:
         return list(self._state)
 
+    def features_state(self, model: str) -> dict[str, torch.Tensor]:
+        """The loaded convolution weights (torchvision ``features`` keys), e.g. for a baseline."""
+        return self._state[model]
+
     def network(self, model: str, pooling: str) -> VGGFeatures:
         """The frozen feature extractor, built once per (model, pooling) and kept on the device."""
         key = (model, pooling)

@@ -177,8 +177,10 @@ class StyleRun:
         self, stage: str, scale: int, done: int | None = None,
         parts: LossParts | None = None, final: bool = False, image: torch.Tensor | None = None,
     ) -> None:
-        if self.progress is None or not (self.ticker.due(final) or stage != "optimising"):
+        if self.progress is None:
             return
+        if stage == "optimising" and not self.ticker.due(final):
+            return  # rate-limited; stage changes always go out
         values = [0.0] * 4
         if parts is not None:
             terms = (parts.total, parts.content, parts.style, parts.tv)
