@@ -139,3 +139,18 @@ def test_memory_estimate_grows_with_pixels_and_halves_with_bf16():
     small = memory.max_pixels("vgg19", "lbfgs", False, 2 * 2**30, cpu)
     big = memory.max_pixels("vgg19", "lbfgs", False, 8 * 2**30, cpu)
     assert 0 < small < big
+
+
+def test_cpu_job_stays_within_its_memory_budget(engine, rng):
+    """Measured, not estimated: the growth of the process's resident memory during the job."""
+    from impasto_daemon.engine.host_memory import HostPeak
+
+    probe = HostPeak()
+    probe.reset()
+    if not probe.resettable:
+        pytest.skip("this kernel does not let a process reset its memory high-water mark")
+    budget = budget_for_tiles(engine, 96, 192, 256)
+    _, stats = engine.stylize(smooth_image(rng, 192, 256), [smooth_image(rng, 64, 64)],
+                              StyleSettings(size=256, iterations=3), memory_budget=budget)
+    assert stats.tiles[-1] > 1  # the budget forced tiles
+    assert 0 < stats.peak_memory_bytes <= budget

@@ -11,6 +11,7 @@ import torch
 
 from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
+from .host_memory import HostPeak
 from .memory import default_budget
 from .results import OutOfMemory, Progress, StyleStats
 from .run import StyleRun, plan_batches
@@ -57,6 +58,7 @@ class StyleEngine:
         self._nets: dict[tuple[str, str], VGGFeatures] = {}
         self.targets = target_cache if target_cache is not None else TargetCache()
         self.memory_budget = memory_budget  # bytes; None = decided per job from free memory
+        self._host_peak = HostPeak()
 
     @property
     def models(self) -> list[str]:
@@ -124,8 +126,7 @@ class StyleEngine:
             batches = (plan_batches(self, contents, settings, budget) if batch
                        else [[i] for i in range(len(contents))])
             for members in batches:
-                if self.on_cuda:
-                    torch.cuda.reset_peak_memory_stats(self.device)
+                self._reset_peak_memory()
                 report = None
                 if progress is not None:
                     report = partial(progress, members[0])
@@ -156,10 +157,15 @@ class StyleEngine:
         switches to channels_last itself."""
         return image.to(self.device).contiguous()
 
+    def _reset_peak_memory(self) -> None:
+        if self.on_cuda:
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            self._host_peak.reset()
+
     def peak_memory(self) -> int:
-        """Peak bytes on the GPU since the job started; on the CPU the process's peak RSS."""
+        """Peak bytes the current job allocated: on the GPU torch's counter, on the CPU the
+        growth of the process's resident memory (what the memory budget limits)."""
         if self.on_cuda:
             return int(torch.cuda.max_memory_allocated(self.device))
-        import resource
-
-        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+        return self._host_peak.peak()
