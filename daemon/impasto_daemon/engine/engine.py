@@ -14,11 +14,9 @@ from ..weights import WeightsInfo, load_vgg_features
 from .host_memory import HostPeak
 from .memory import default_budget
 from .results import OutOfMemory, Progress, StyleStats
-from .run import StyleRun, plan_batches
+from .run import ProgressCallback, StyleRun, plan_batches
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
-
-ProgressCallback = Callable[[Progress], None]
 
 
 def resolve_device(name: str = "auto") -> torch.device:

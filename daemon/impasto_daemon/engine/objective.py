@@ -32,7 +32,6 @@ class StyleObjective(nn.Module):
         content_weight: float,
         style_weight: float,
         tv_weight: float,
-        style_layer_weights: Mapping[str, float] | None = None,
     ) -> None:
         super().__init__()
         self.net = net
@@ -41,7 +40,6 @@ class StyleObjective(nn.Module):
         self.style_losses = nn.ModuleDict({k: StyleLoss(v) for k, v in style_targets.items()})
         self.tv_loss = TVLoss()
         self.weights = (content_weight, style_weight, tv_weight)
-        self.layer_weights = dict(style_layer_weights or {k: 1.0 for k in style_targets})
         self.wanted = {content_layer, *style_targets}
 
     def forward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
@@ -49,9 +47,7 @@ class StyleObjective(nn.Module):
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
             feats = self.net(image, self.wanted)
         content = self.content_loss(feats[self.content_layer])
-        style = sum(
-            self.layer_weights[k] * loss(feats[k]) for k, loss in self.style_losses.items()
-        )
+        style = sum(loss(feats[k]) for k, loss in self.style_losses.items())
         tv = self.tv_loss(image) if tv_w > 0 else image.new_zeros(())
         total = content_w * content + style_w * style + tv_w * tv
         return LossParts(total, content, style, tv)
