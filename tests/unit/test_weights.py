@@ -179,11 +179,48 @@ def test_other_model_and_foreign_files_are_refused(tmp_path, vgg16_random):
         load_vgg_features("resnet50", "random")
 
 
-def test_pickled_objects_are_never_loaded(tmp_path):
+def test_pickled_objects_are_never_loaded_and_torchs_unsafe_advice_is_never_echoed(tmp_path):
     path = tmp_path / "evil.pth"
     torch.save({"0.weight": argparse.Namespace(x=1)}, path)
-    with pytest.raises(WeightsError, match="weights_only=True"):
+    with pytest.raises(WeightsError) as err:
         load_vgg_features("vgg16", str(path))
+    message = str(err.value)
+    assert "never runs code" in message and "state dict" in message
+    assert "weights_only" not in message  # torch says "retry with weights_only=False": never
+    assert "\x1b" not in message and "\n" not in message  # one plain line, no terminal codes
+
+
+def test_an_empty_weights_file_says_it_is_empty_and_what_a_good_one_is(tmp_path):
+    path = tmp_path / "vgg19.pth"
+    path.write_bytes(b"")
+    with pytest.raises(WeightsError) as err:
+        load_vgg_features("vgg19", str(path))
+    message = str(err.value)
+    assert "is empty (0 bytes)" in message and "fetch-weights" in message
+    assert not message.rstrip().endswith(":")  # torch's EOFError has no text at all
+
+
+def test_a_text_file_as_weights_says_text_not_a_torch_key_number(tmp_path):
+    path = tmp_path / "vgg19.pth"
+    path.write_text("e\n")  # torch alone reports this as ": 101" (the byte 'e')
+    with pytest.raises(WeightsError) as err:
+        load_vgg_features("vgg19", str(path))
+    message = str(err.value)
+    assert "is a text file of 2 bytes beginning 'e'" in message
+    assert "101" not in message and "a good one is torchvision's" in message
+    page = tmp_path / "vgg16.pth"
+    page.write_text("<!DOCTYPE html><html><body>Not Found</body></html>")
+    with pytest.raises(WeightsError, match="an HTML page"):
+        load_vgg_features("vgg16", str(page))
+
+
+def test_a_truncated_weights_archive_says_truncated(tmp_path, vgg16_random):
+    whole = tmp_path / "whole.pth"
+    torch.save(vgg16_random, whole)
+    cut = tmp_path / "cut.pth"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    with pytest.raises(WeightsError, match="damaged or truncated PyTorch archive"):
+        load_vgg_features("vgg16", str(cut))
 
 
 # --- torchvision's cache ----------------------------------------------------------------

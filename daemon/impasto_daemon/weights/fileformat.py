@@ -9,6 +9,7 @@ Accepted on load (all read with `torch.load(..., weights_only=True)`, never plai
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,18 +48,76 @@ def save_impasto_weights(
     tmp.replace(path)
 
 
+GOOD_FILE = (
+    "a good one is torchvision's vgg19-dcbb9e9d.pth or vgg16-397923af.pth (a PyTorch zip "
+    "archive of about 550 MB; `impasto fetch-weights` gets them), a VGG state dict saved with "
+    "torch.save(model.state_dict(), PATH), or the output of `impasto import-onnx`"
+)
+
+
 def read_weights_file(path: Path) -> FileContents:
-    """Load a weight file safely and reduce any accepted layout to a features dict."""
+    """Load a weight file safely and reduce any accepted layout to a features dict.
+
+    What the file *is* is told from its first bytes before torch sees it, so the message says
+    "empty", "a text file" or "truncated" instead of torch's internals. Torch's own advice for
+    pickles (retry with weights_only=False, i.e. run the file's code) is never repeated.
+    """
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(512)
     except FileNotFoundError:
         raise WeightsError(f"weights file not found: {path}") from None
+    except OSError as exc:
+        raise WeightsError(f"cannot open weights file {path}: {exc.strerror or exc}") from None
+    kind = _not_a_torch_file(head, size)
+    if kind is not None:
+        raise WeightsError(f"{path} is {kind}, not a PyTorch weights file; {GOOD_FILE}")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises several types for foreign or unsafe files
-        raise WeightsError(
-            f"cannot read {path} as a PyTorch weights file with weights_only=True "
-            f"(only plain tensors and dicts are accepted, never pickled objects): {exc}"
-        ) from exc
+        raise WeightsError(f"{path} ({size} bytes) {_load_failure(exc)}; {GOOD_FILE}") from None
     return _normalise(obj, path)
+
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_PICKLE_PROTO = 0x80  # torch's legacy (pre-1.6) format starts with a pickle
+
+
+def _not_a_torch_file(head: bytes, size: int) -> str | None:
+    """What the first bytes show the file to be, when that is plainly not a torch file."""
+    if size == 0:
+        return "empty (0 bytes)"
+    if head.startswith(_ZIP_MAGIC) or head[:1] == bytes([_PICKLE_PROTO]):
+        return None
+    if head.startswith(b"\x08") and b"onnx" in head.lower():
+        return "an ONNX model (convert it with `impasto import-onnx`)"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and all(c.isprintable() or c in "\r\n\t" for c in text):
+        first = text.strip().splitlines()[0][:60] if text.strip() else ""
+        html = "<html" in text.lower() or "<!doctype" in text.lower()
+        what = "an HTML page (a failed download?)" if html else "a text file"
+        return f"{what} of {size} bytes beginning {first!r}"
+    return f"an unknown binary file of {size} bytes (beginning {head[:8].hex(' ')})"
+
+
+def _load_failure(exc: BaseException) -> str:
+    """torch.load's failure in words, never echoing its advice to load with weights_only=False."""
+    if isinstance(exc, pickle.UnpicklingError):
+        return ("holds Python objects besides tensors (a pickled model or training checkpoint); "
+                "Impasto reads only plain tensors and never runs code from a file, so save just "
+                "the state dict")
+    if isinstance(exc, EOFError):
+        return "ends too early: it is truncated (an interrupted download or copy?)"
+    if isinstance(exc, RuntimeError) and "zip archive" in str(exc):
+        return "is a damaged or truncated PyTorch archive (an interrupted download or copy?)"
+    text = str(exc).splitlines()[0] if str(exc).strip() else ""
+    if not text or "weights_only" in text:
+        return f"cannot be read as PyTorch weights ({type(exc).__name__})"
+    return f"cannot be read as PyTorch weights ({type(exc).__name__}: {text[:120]})"
 
 
 def guess_model(features: Mapping[str, object]) -> str | None:
