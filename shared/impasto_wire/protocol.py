@@ -18,6 +18,8 @@ from typing import Any, Union
 
 import msgpack
 
+from .progress import SCHEMA as PROGRESS_SCHEMA
+
 PROTOCOL_VERSION = 1
 
 # --- message types ---
@@ -234,20 +236,7 @@ _SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
         "pid": ((int,), False),
     },
     ACCEPTED: {"position": ((int,), True), "duplicate": ((bool,), False)},
-    PROGRESS: {
-        "layer": ((int,), True),
-        "layers": ((int,), True),
-        "stage": ((str,), True),
-        "scale": ((int,), True),
-        "scales": ((int,), True),
-        "iteration": ((int,), True),
-        "total": ((int,), True),
-        "loss": (_NUM, True),
-        "elapsed": (_NUM, True),
-        "preview": ((dict,), False),
-        "heartbeat": ((bool,), False),  # a repeat of the last state, sent when nothing changed
-        "position": ((int,), False),  # stage "queued": jobs ahead of this one
-    },
+    PROGRESS: PROGRESS_SCHEMA,
     RESULT: {"images": ((list,), True), "stats": ((list,), True), "seconds": (_NUM, False)},
     ERROR: {"code": ((str,), True), "message": ((str,), True)},
     CANCELLED: {"reason": ((str,), False)},

@@ -57,7 +57,7 @@ def when_running(daemon, action: Callable[[], None], timeout: float = 60.0) -> t
                 running = daemon.status()["running"]
             except Exception:
                 running = []
-            if any(j.get("iteration", 0) >= 1 for j in running):
+            if any(j.get("step", 0) >= 1 for j in running):
                 action()
                 return
             time.sleep(0.2)

@@ -57,20 +57,16 @@ def test_progress_moves_forward_and_says_where_it_is():
     names = ["Sky", "Sea"]
     events = [dict(stage="queued", layer=0, layers=2, position=1),
               dict(stage="starting", layer=0, layers=2)]
-    for layer in range(2):
-        for scale in (1, 2):
-            for it in (0, 5, 10):
-                events.append(dict(stage="optimising", layer=layer, layers=2, scale=scale,
-                                   scales=2, iteration=it, total=10))
-        events.append(dict(stage="finishing", layer=layer, layers=2, scale=2, scales=2,
-                           iteration=10, total=10))
+    for f in (0.1, 0.4, 0.7, 1.0):
+        events.append(dict(stage="optimising", layer=int(f > 0.5), layers=2, scale=2, scales=2,
+                           step=5, steps=10, fraction=f))
     fractions = [progress.fraction(e) for e in events]
-    assert fractions == sorted(fractions) and fractions[0] == 0 and fractions[-1] == 1
+    assert fractions == [0, 0, 0.1, 0.4, 0.7, 1.0]  # the daemon's measured share, as sent
     assert progress.text(events[0], names) == "Waiting for the daemon (1 job(s) ahead)…"
     line = progress.text(dict(stage="optimising", layer=1, layers=2, scale=2, scales=2,
-                              iteration=5, total=10), names, demo=True)
+                              step=5, steps=10, fraction=0.8, eta=130.0), names, demo=True)
     assert line == ("[demo weights — not a real model] "
-                    "Painting 'Sea' (2 of 2): scale 2/2, step 5/10")
+                    "Painting 'Sea' (2 of 2): scale 2/2, step 5/10, eta 2m10s")
 
 
 def test_dialog_line_labels_random_weights(daemon):

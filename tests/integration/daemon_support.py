@@ -117,7 +117,7 @@ def wait_until_optimising(client: Client, job_id: str, timeout: float = 30.0) ->
     for ev in client.events(job_id, timeout=timeout):
         seen.append(ev)
         assert ev.type == P.PROGRESS, ev.header
-        if ev.get("stage") == "optimising" and ev.get("iteration", 0) >= 1:
+        if ev.get("stage") == "optimising" and ev.get("step", 0) >= 1:
             return seen
     raise AssertionError("job ended before it was optimising")
 

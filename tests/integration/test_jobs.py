@@ -41,10 +41,10 @@ def test_round_trip_streams_progress_and_keeps_alpha_pixel_exact(client):
     events = list(client.events(job, timeout=60))
     progress = [e for e in events if e.type == P.PROGRESS]
     assert events[-1].type == P.RESULT, events[-1].header
-    assert progress and progress[-1].get("total") == 6
+    assert progress and progress[-1].get("steps") == 6 and progress[-1].get("fraction") == 1.0
     assert all(e.job_id == job for e in events)
     for e in progress:
-        assert {"stage", "scale", "scales", "iteration", "total", "loss", "elapsed",
+        assert {"stage", "fraction", "scale", "scales", "step", "steps", "loss", "elapsed",
                 "layer", "layers"} <= set(e.header)
     [(image, frame)] = events[-1].images()
     assert (image.width, image.height, image.channels) == (24, 20, 4)
@@ -186,6 +186,6 @@ def test_progress_arrives_at_least_once_a_second(client):
         now = time.monotonic()
         gaps.append(now - last)
         last = now
-        if ev.type == P.PROGRESS and ev.get("iteration", 0) >= 40 and not cancelled:
+        if ev.type == P.PROGRESS and ev.get("step", 0) >= 40 and not cancelled:
             cancelled = client.cancel(job)
     assert max(gaps) < 1.5, gaps

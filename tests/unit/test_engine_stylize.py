@@ -41,10 +41,12 @@ def test_loss_falls_and_progress_reports_every_iteration(engine, rng):
     settings = StyleSettings(**FAST)
     engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings, events.append)
     steps = [e for e in events if e.stage == "optimising"]
-    assert [e.iteration for e in steps] == list(range(1, 7))
+    assert [e.step for e in steps] == list(range(1, 7))
     assert steps[-1].loss < steps[0].loss
     assert events[0].stage == "targets" and events[-1].stage == "finishing"
-    assert all(e.total == 6 for e in events)
+    assert all(e.steps == 6 for e in events)
+    fractions = [e.fraction for e in events]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
 
 @pytest.mark.parametrize("optimizer", ["lbfgs", "adam"])
@@ -53,8 +55,8 @@ def test_cancel_stops_within_one_iteration(engine, rng, optimizer):
     seen = []
 
     def on_progress(p):
-        seen.append(p.iteration)
-        if p.iteration == 2:
+        seen.append(p.step)
+        if p.step == 2:
             cancel.set()
 
     settings = StyleSettings(size=48, iterations=50, optimizer=optimizer, multiscale=False)

@@ -4,6 +4,7 @@ covered by heartbeats. The real socket loop and worker run in-process on an ipc 
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 
@@ -11,7 +12,13 @@ import numpy as np
 import pytest
 import zmq
 
-from impasto_daemon.engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleStats
+from impasto_daemon.engine import (
+    OutOfMemory,
+    ProgressEvent,
+    StyleCancelled,
+    StyleDiverged,
+    StyleStats,
+)
 from impasto_daemon.server.images import DecodedStyles
 from impasto_daemon.server.jobs import JobQueue
 from impasto_daemon.server.outbox import Outbox
@@ -45,9 +52,10 @@ class FakeEngine:
                     raise StyleCancelled("cancelled")
                 time.sleep(1.3)
         if progress is not None:
-            progress(Progress("optimising", 1, 1, 1, 1, 0.5, 0.1, 0.4, 0.0, 0.01,
-                              np.zeros((4, 4, 3), np.uint8) if preview_interval else None,
-                              (content.shape[0], content.shape[1])))
+            progress(ProgressEvent(
+                stage="optimising", fraction=0.5, scale=1, scales=1, step=1, steps=1, loss=0.5,
+                size=(content.shape[0], content.shape[1]),
+                preview=np.zeros((4, 4, 3), np.uint8) if preview_interval else None))
         h, w = content.shape[:2]
         rgba = np.zeros((h, w, 4), np.uint8)
         rgba[:, :, 3] = content[:, :, -1] if content.shape[2] in (2, 4) else 255
@@ -58,7 +66,8 @@ class FakeEngine:
         """The worker's entry point: one layer after another, like an engine without batching."""
         return [
             self.stylize(c, styles, settings,
-                         None if progress is None else (lambda p, i=i: progress(i, p)),
+                         None if progress is None else (lambda p, i=i: progress(
+                             dataclasses.replace(p, layer=i, layers=len(contents)))),
                          cancel, progress_interval, preview_interval)
             for i, c in enumerate(contents)
         ]

@@ -7,6 +7,8 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
+from impasto_wire.progress import ProgressEvent, format_eta
+
 
 def done_line(stats: Mapping[str, Any]) -> str:
     """The closing line of a finished job, the same for the local engine and the daemon."""
@@ -25,23 +27,25 @@ class ProgressBar:
         self._last_decile = -1
         self._last_draw = 0.0
 
-    def update(
-        self, iteration: int, total: int, stage: str = "", scale: int = 1, scales: int = 1,
-        loss: float = 0.0, elapsed: float = 0.0, prefix: str = "",
-    ) -> None:
-        if not self.enabled:
+    def update(self, event: ProgressEvent) -> None:
+        """Draw one event: the share of the job's time done, where it is, and the time left."""
+        if not self.enabled or event.stage in ("queued", "starting"):
             return
-        fraction = iteration / total if total else 1.0
+        fraction = min(1.0, max(0.0, event.fraction))
         filled = int(self.width * fraction)
         bar = "#" * filled + "." * (self.width - filled)
+        prefix = f"layer {event.layer + 1}/{event.layers} " if event.layers > 1 else ""
+        where = f"scale {event.scale}/{event.scales} " if event.scales > 1 else ""
+        eta = format_eta(event.eta)
         line = (
-            f"{prefix}[{bar}] {fraction:4.0%} {stage:<10} scale {scale}/{scales} "
-            f"it {iteration}/{total} loss {loss:.3g} {elapsed:5.1f}s"
+            f"{prefix}[{bar}] {fraction:4.0%} {event.stage:<10} {where}"
+            f"step {event.step}/{event.steps} loss {event.loss:.3g} {event.elapsed:5.1f}s"
+            + (f" {eta}" if eta else "")
         )
         if self.tty:
             now = time.monotonic()
-            if now - self._last_draw >= 0.1 or iteration >= total:
-                self.stream.write("\r" + line)
+            if now - self._last_draw >= 0.1 or fraction >= 1.0:
+                self.stream.write("\r" + line + "\x1b[K")
                 self.stream.flush()
                 self._last_draw = now
         else:

@@ -18,6 +18,7 @@ from impasto_wire import protocol as P
 from impasto_wire.curve import CurveKeyError, create_key_pair
 from impasto_wire.endpoints import discover_endpoint
 from impasto_wire.launcher import ensure_daemon, log_path
+from impasto_wire.progress import ProgressEvent
 
 from . import exit_codes
 from .progress_bar import done_line
@@ -108,7 +109,7 @@ def format_status(st: dict[str, Any]) -> str:
     for r in running:
         lines.append(
             f"running  {r['id']}  layer {r.get('layer', 0) + 1}/{r.get('layers', 1)}  "
-            f"{r.get('stage')}  {r.get('iteration')}/{r.get('total')}  "
+            f"{r.get('stage')}  {r.get('fraction', 0):.0%}  "
             f"{r.get('elapsed', 0):.1f}s"
         )
     if not running:
@@ -228,10 +229,4 @@ def stylize_via_daemon(args: argparse.Namespace, content: np.ndarray, styles: li
 
 
 def _show(bar: Any, ev: Any) -> None:
-    h = ev.header
-    if not h.get("total"):  # queued or starting: nothing to measure yet
-        return
-    layers = h.get("layers", 1)
-    prefix = f"layer {h.get('layer', 0) + 1}/{layers} " if layers > 1 else ""
-    bar.update(h["iteration"], h["total"], h["stage"], h["scale"], h["scales"], h["loss"],
-               h["elapsed"], prefix=prefix)
+    bar.update(ProgressEvent.from_header(ev.header))

@@ -146,7 +146,7 @@ def _run_local(
     bar: ProgressBar,
 ) -> tuple[int, np.ndarray | None]:
     # Imported here: torch takes seconds to load, and only the local path needs it.
-    from ..engine import OutOfMemory, Progress, StyleCancelled, StyleDiverged, StyleEngine
+    from ..engine import OutOfMemory, StyleCancelled, StyleDiverged, StyleEngine
     from ..weights import WeightsError
 
     cancel = threading.Event()
@@ -159,11 +159,8 @@ def _run_local(
     if info.is_random:
         print(f"impasto: warning: {info.label}; the result shows no real style", file=sys.stderr)
 
-    def on_progress(p: Progress) -> None:
-        bar.update(p.iteration, p.total, p.stage, p.scale, p.scales, p.loss, p.elapsed)
-
     try:
-        rgba, stats = engine.stylize(content, styles, settings, on_progress, cancel, 0.1)
+        rgba, stats = engine.stylize(content, styles, settings, bar.update, cancel, 0.1)
     except (KeyboardInterrupt, StyleCancelled):
         bar.close("cancelled")
         return exit_codes.CANCELLED, None

@@ -1,12 +1,13 @@
 """Gatys et al. (2015) neural style transfer on a warm VGG, average pooling by default."""
 
+from impasto_wire.progress import ProgressEvent
+
 from ..settings import StyleSettings
 from . import memory
 from .engine import StyleEngine, resolve_device
 from .results import (
     BudgetTooSmall,
     OutOfMemory,
-    Progress,
     StyleCancelled,
     StyleDiverged,
     StyleError,
@@ -16,7 +17,7 @@ from .results import (
 __all__ = [
     "BudgetTooSmall",
     "OutOfMemory",
-    "Progress",
+    "ProgressEvent",
     "StyleCancelled",
     "StyleDiverged",
     "StyleEngine",

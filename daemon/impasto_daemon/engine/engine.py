@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Sequence
 from functools import partial
 
 import numpy as np
 import torch
 
+from impasto_wire.progress import ProgressEvent
+
 from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
 from .host_memory import HostPeak
 from .memory import default_budget
-from .results import OutOfMemory, Progress, StyleStats
+from .results import OutOfMemory, StyleStats
 from .run import ProgressCallback, StyleRun, plan_batches
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
@@ -97,8 +101,7 @@ class StyleEngine:
         ``memory_budget`` (bytes) overrides the engine's; layers whose optimisation would not
         fit are tiled (see run.py).
         """
-        layer_progress = None if progress is None else (lambda _index, p: progress(p))
-        return self.stylize_many([content], styles, settings, layer_progress, cancel,
+        return self.stylize_many([content], styles, settings, progress, cancel,
                                  progress_interval, preview_interval, memory_budget)[0]
 
     def stylize_many(
@@ -106,7 +109,7 @@ class StyleEngine:
         contents: Sequence[np.ndarray],
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
-        progress: Callable[[int, Progress], None] | None = None,
+        progress: ProgressCallback | None = None,
         cancel: threading.Event | None = None,
         progress_interval: float = 0.0,
         preview_interval: float | None = None,
@@ -116,22 +119,28 @@ class StyleEngine:
         """Several layers in one style: those of the same processing size are optimised
         together as one batch where memory allows (one pass of VGG for all of them).
 
-        ``progress`` receives the index of the first layer of the batch being worked on.
+        Each ``progress`` event names the first layer of the batch being worked on, and its
+        ``fraction``/``eta`` cover the whole request (batches weighted by their work).
         """
         budget = memory_budget or self.memory_budget or default_budget(self.device)
         results: list[tuple[np.ndarray, StyleStats] | None] = [None] * len(contents)
         try:
             batches = (plan_batches(self, contents, settings, budget) if batch
                        else [[i] for i in range(len(contents))])
-            for members in batches:
+            runs = [(members, StyleRun(self, [contents[i] for i in members], styles, settings,
+                                       cancel, progress_interval, preview_interval, budget))
+                     for members in batches]
+            total_work = sum(run.work for _, run in runs)
+            done_work, started = 0.0, time.monotonic()
+            for members, run in runs:
                 self._reset_peak_memory()
-                report = None
                 if progress is not None:
-                    report = partial(progress, members[0])
-                run = StyleRun(self, [contents[i] for i in members], styles, settings, report,
-                               cancel, progress_interval, preview_interval, budget)
+                    run.progress = partial(_request_progress, progress, members[0],
+                                           len(contents), done_work, run.work, total_work,
+                                           started)
                 for i, result in zip(members, run.run()):
                     results[i] = result
+                done_work += run.work
         except torch.cuda.OutOfMemoryError as exc:
             raise self._out_of_memory(settings) from exc
         except RuntimeError as exc:
@@ -167,3 +176,19 @@ class StyleEngine:
         if self.on_cuda:
             return int(torch.cuda.max_memory_allocated(self.device))
         return self._host_peak.peak()
+
+
+def _request_progress(
+    report: ProgressCallback, first_layer: int, layers: int, work_before: float,
+    work: float, total_work: float, started: float, event: ProgressEvent,
+) -> None:
+    """A batch's event restated for the whole request: which layers, and how far overall.
+    Later batches are expected to go at the rate this one is measured at."""
+    fraction = (work_before + event.fraction * work) / max(total_work, 1e-9)
+    eta = event.eta
+    later = total_work - work_before - work
+    if eta is not None and later > 0:
+        eta += later * event.elapsed / max(event.fraction * work, 1e-9)
+    report(dataclasses.replace(event, layer=first_layer, layers=layers,
+                               fraction=min(1.0, fraction), eta=eta,
+                               elapsed=time.monotonic() - started))

@@ -1,29 +1,8 @@
-"""What the engine reports while it works and when it is done, and how it fails."""
+"""What the engine reports when it is done, and how it fails (progress: impasto_wire.progress)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-
-import numpy as np
-
-
-@dataclass
-class Progress:
-    stage: str  # "targets" | "optimising" | "finishing"
-    scale: int  # 1-based index of the current scale
-    scales: int
-    iteration: int  # iterations done so far, over all scales
-    total: int  # iterations planned over all scales
-    loss: float
-    content_loss: float
-    style_loss: float
-    tv_loss: float
-    elapsed: float
-    preview: np.ndarray | None = None  # small HxWx3 uint8, only when asked for
-    size: tuple[int, int] = (0, 0)  # (height, width) of the scale being optimised
-    tiles: int = 1  # tiles every iteration of this scale passes through (1 = the whole image)
-    layers: int = 1  # layers optimised together in this batch
-    strategy: str = ""  # e.g. "scale 3/3 1536x1024 in 6 tiles of 640x640"
 
 
 @dataclass

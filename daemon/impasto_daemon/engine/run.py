@@ -16,13 +16,16 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
+from impasto_wire.progress import ProgressEvent
+
 from ..settings import StyleSettings
 from . import memory
 from .color import preserve_colors
 from .images import fit_long_side, preview, resize, split_pixels, to_rgba
 from .objective import LossParts, StyleObjective, content_features, style_grams
 from .optimize import Ticker, optimise
-from .results import BudgetTooSmall, Progress, StyleCancelled, StyleStats
+from .pace import Pace, step_cost
+from .results import BudgetTooSmall, StyleCancelled, StyleStats
 from .scales import iterations_per_scale, plan_scales, process_size
 from .target_cache import pixels_key
 from .tiled import TiledObjective, halo_for, plan_tiles
@@ -31,7 +34,7 @@ from .vgg import CONTENT_LAYER, STYLE_LAYERS
 if TYPE_CHECKING:
     from .engine import StyleEngine
 
-ProgressCallback = Callable[[Progress], None]
+ProgressCallback = Callable[[ProgressEvent], None]
 MIN_TILE_SIDE = 64
 TILED_HISTORY = 10  # L-BFGS pairs kept for a tiled scale: they live in host memory, full size
 
@@ -49,14 +52,14 @@ class StyleRun:
         contents: Sequence[np.ndarray],
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
-        progress: ProgressCallback | None,
         cancel: threading.Event | None,
         progress_interval: float,
         preview_interval: float | None,
         memory_budget: int,
     ) -> None:
         self.engine, self.settings, self.cancel = engine, settings, cancel
-        self.progress, self.preview_interval = progress, preview_interval
+        self.progress: ProgressCallback | None = None  # set by the caller before run()
+        self.preview_interval = preview_interval
         self.started = time.monotonic()
         self.blend = settings.blend_for(len(styles))
         self.net = engine.network(settings.model, settings.pooling)
@@ -73,7 +76,9 @@ class StyleRun:
         self.tiles = [plan_tiles(h, w, self.tile_pixels, self.halo) for h, w in self.sizes]
         if len(contents) > 1 and any(len(t) > 1 for t in self.tiles):
             raise ValueError("a batch of layers must fit the memory budget without tiles")
-        self.total = sum(self.per_scale)
+        self.pace = Pace([step_cost(h * w * len(contents), len(t))
+                          for (h, w), t in zip(self.sizes, self.tiles)], self.per_scale)
+        self.work = self.pace.work
         self.generator = torch.Generator().manual_seed(settings.seed)
         self.ticker = Ticker(progress_interval)
         self.preview_ticker = Ticker(preview_interval or 0.0)
@@ -127,17 +132,20 @@ class StyleRun:
                 s.tv_weight, engine.device, engine.on_cuda,
             )
             history = TILED_HISTORY
-        before, budget = self.done, self.per_scale[index - 1]
+        budget = self.per_scale[index - 1]
 
         def on_step(done: int, parts: LossParts, current: torch.Tensor) -> None:
             self.last_loss = parts.total.detach()
-            self._report("optimising", index, before + done, parts, done == budget, current)
+            self.pace.step(index - 1, done)
+            self._report("optimising", index, done, parts, done == budget, current)
 
+        self.pace.begin_scale()
         result, evaluations = optimise(
             start, objective, budget, s.optimizer, s.learning_rate, autocast=engine.on_cuda,
             on_step=on_step, cancel=self.cancel, history_size=history,
         )
         self.done += evaluations
+        self.pace.end_scale(index - 1)
         return result.float().cpu()
 
     # -- pieces ----------------------------------------------------------------------------
@@ -174,7 +182,7 @@ class StyleRun:
             raise StyleCancelled("cancelled")
 
     def _report(
-        self, stage: str, scale: int, done: int | None = None,
+        self, stage: str, scale: int, step: int | None = None,
         parts: LossParts | None = None, final: bool = False, image: torch.Tensor | None = None,
     ) -> None:
         if self.progress is None:
@@ -196,12 +204,16 @@ class StyleRun:
             t = tiles[0]
             strategy += (f" in {len(tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
                          f" + {self.halo} px context")
-        self.progress(Progress(
-            layers=len(self.sources), stage=stage, scale=scale, scales=len(self.sizes),
-            iteration=self.done if done is None else done, total=self.total,
+        self.progress(ProgressEvent(
+            stage=stage, fraction=1.0 if stage == "finishing" else self.pace.fraction(),
+            elapsed=time.monotonic() - self.started,
+            eta=0.0 if stage == "finishing" else self.pace.eta(),
+            layers=len(self.sources), batch=len(self.sources),
+            scale=scale, scales=len(self.sizes),
+            step=self.pace.done[scale - 1] if step is None else step,
+            steps=self.per_scale[scale - 1],
             loss=values[0], content_loss=values[1], style_loss=values[2], tv_loss=values[3],
-            elapsed=time.monotonic() - self.started, preview=thumb, size=(h, w),
-            tiles=len(tiles), strategy=strategy,
+            size=(h, w), tiles=len(tiles), strategy=strategy, preview=thumb,
         ))
 
     def _stats(self, hits_before: int) -> StyleStats:

@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from impasto_wire.progress import ProgressEvent
+
 from ..engine import StyleSettings
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"
@@ -46,7 +48,7 @@ class Job:
     state: str = QUEUED
     submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
-    progress: dict[str, Any] | None = None  # last progress fields sent
+    progress: ProgressEvent | None = None  # last progress state sent (heartbeats repeat it)
     last_sent: float = field(default_factory=time.monotonic)
 
     def request_cancel(self, reason: str) -> None:

@@ -22,8 +22,9 @@ import zmq
 
 from impasto_wire import protocol as P
 from impasto_wire.endpoints import is_loopback_address
+from impasto_wire.progress import ProgressEvent
 
-from ..engine import Progress, StyleSettings, StyleStats
+from ..engine import StyleSettings, StyleStats
 from .images import probe_encoded, raw_pixels
 from .jobs import QUEUED, RUNNING, FinishedJobs, Job, JobQueue, StyleInput
 from .memory import memory_report
@@ -210,11 +211,11 @@ class Router:
         )
 
     def _running_summary(self, job: Job, now: float) -> dict[str, Any]:
-        p = job.progress or {}
+        p = job.progress or ProgressEvent()
         return {
-            "id": job.id, "stage": p.get("stage", "starting"), "layer": p.get("layer", 0),
-            "layers": job.layers, "iteration": p.get("iteration", 0), "total": p.get("total", 0),
-            "elapsed": now - (job.started or now),
+            "id": job.id, "stage": p.stage, "layer": p.layer, "layers": job.layers,
+            "fraction": p.fraction, "scale": p.scale, "scales": p.scales, "step": p.step,
+            "steps": p.steps, "elapsed": now - (job.started or now),
         }
 
     def _submit(self, identity: bytes, msg: P.Message) -> None:
@@ -324,10 +325,9 @@ class Router:
             return  # already ended (cancelled while queued, shutdown)
         if kind == "started":
             log.info("job %s started", job.id)
-            self._progress(job, {"layer": 0, "stage": "starting", "scale": 0, "scales": 0,
-                                 "iteration": 0, "total": 0, "loss": 0.0})
+            self._progress(job, ProgressEvent(stage="starting"))
         elif kind == "progress":
-            self._engine_progress(job, item[2], item[3])
+            self._engine_progress(job, item[2])
         elif kind == "result":
             self._result(job, item[2], item[3])
         elif kind == "error":
@@ -337,31 +337,25 @@ class Router:
         elif kind == "cancelled":
             self._end_cancelled(job)
 
-    def _engine_progress(self, job: Job, layer: int, p: Progress) -> None:
-        fields = {
-            "layer": layer, "stage": p.stage, "scale": p.scale, "scales": p.scales,
-            "iteration": p.iteration, "total": p.total, "loss": float(p.loss),
-            "content_loss": float(p.content_loss), "style_loss": float(p.style_loss),
-            "tv_loss": float(p.tv_loss), "size": [int(s) for s in p.size],
-            "tiles": int(p.tiles), "batch": int(p.layers), "strategy": p.strategy,
-        }
+    def _engine_progress(self, job: Job, event: ProgressEvent) -> None:
         frames: list[Any] = []
-        if job.preview and p.preview is not None:
-            pv = p.preview
-            fields["preview"] = P.Image(pv.shape[1], pv.shape[0], pv.shape[2]).to_dict()
+        preview = None
+        if job.preview and event.preview is not None:
+            pv = event.preview
+            preview = P.Image(pv.shape[1], pv.shape[0], pv.shape[2]).to_dict()
             frames.append(pv)
-        self._progress(job, fields, frames)
+        self._progress(job, event, frames, preview=preview)
 
-    def _progress(self, job: Job, fields: dict[str, Any], frames: Sequence[Any] = (),
-                  heartbeat: bool = False) -> None:
+    def _progress(self, job: Job, event: ProgressEvent, frames: Sequence[Any] = (),
+                  heartbeat: bool = False, preview: dict[str, Any] | None = None) -> None:
         now = time.monotonic()
-        fields = dict(fields, layers=job.layers, elapsed=now - (job.started or job.submitted))
+        event = dataclasses.replace(event, layers=job.layers, heartbeat=heartbeat,
+                                    elapsed=now - (job.started or job.submitted), preview=None)
         if not heartbeat:
-            job.progress = {k: v for k, v in fields.items() if k != "preview"}
-        else:
-            fields["heartbeat"] = True
+            job.progress = event
         job.last_sent = now
-        self._send(job.owner, P.make_header(P.PROGRESS, job.id, **fields), frames)
+        header = P.make_header(P.PROGRESS, job.id, **event.to_header(), preview=preview)
+        self._send(job.owner, header, frames)
 
     def _result(self, job: Job, images: list[Any], stats: list[StyleStats]) -> None:
         header = P.make_header(
@@ -416,13 +410,10 @@ class Router:
                 continue
             if now - job.last_sent >= HEARTBEAT and job.cancel_reason != "client_gone":
                 if job.state == QUEUED:
-                    self._progress(job, {"layer": 0, "stage": "queued", "scale": 0, "scales": 0,
-                                         "iteration": 0, "total": 0, "loss": 0.0,
-                                         "position": self._ahead(job)}, heartbeat=True)
+                    self._progress(job, ProgressEvent(stage="queued", position=self._ahead(job)),
+                                   heartbeat=True)
                 elif job.state == RUNNING:
-                    last = job.progress or {"layer": 0, "stage": "starting", "scale": 0,
-                                            "scales": 0, "iteration": 0, "total": 0, "loss": 0.0}
-                    self._progress(job, last, heartbeat=True)
+                    self._progress(job, job.progress or ProgressEvent(), heartbeat=True)
         if self._retry:
             self._flush_retries()
         if len(self.last_seen) > 1024:  # forget long-gone clients that own nothing

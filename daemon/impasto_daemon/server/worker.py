@@ -18,7 +18,7 @@ from impasto_wire import protocol as P
 from ..engine import (
     BudgetTooSmall,
     OutOfMemory,
-    Progress,
+    ProgressEvent,
     StyleCancelled,
     StyleDiverged,
     StyleStats,
@@ -108,8 +108,8 @@ class Worker(threading.Thread):
         return self.styles.get(style.encoded, style.encoding, self.max_pixels)
 
     def _reporter(self, job: Job):
-        def report(index: int, p: Progress) -> None:
-            self.outbox.put(("progress", job, index, p))
+        def report(event: ProgressEvent) -> None:
+            self.outbox.put(("progress", job, event))
 
         return report
 

@@ -9,25 +9,17 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from impasto_wire.progress import ProgressEvent, format_eta
+
 DEMO_TAG = "[demo weights — not a real model] "
 
 
 def fraction(header: Mapping[str, Any]) -> float:
-    """Overall progress 0..1: layers share the bar equally, scales share a layer equally."""
-    layers = max(1, int(header.get("layers", 1)))
-    layer = min(max(0, int(header.get("layer", 0))), layers - 1)
-    stage = header.get("stage", "")
-    if stage in ("queued", "starting"):
-        within = 0.0
-    elif stage == "finishing":
-        within = 1.0
-    else:
-        scales = max(1, int(header.get("scales", 1)))
-        scale = min(max(1, int(header.get("scale", 1))), scales)
-        total = max(1, int(header.get("total", 1)))
-        step = min(max(0, int(header.get("iteration", 0))), total) / total
-        within = (scale - 1 + step) / scales
-    return min(1.0, (layer + within) / layers)
+    """Overall progress 0..1 as the daemon measures it (share of the job's time done)."""
+    event = ProgressEvent.from_header(header)
+    if event.stage in ("queued", "starting"):
+        return 0.0
+    return min(1.0, max(0.0, event.fraction))
 
 
 def text(header: Mapping[str, Any], layer_names: Sequence[str], demo: bool = False) -> str:
@@ -45,10 +37,11 @@ def text(header: Mapping[str, Any], layer_names: Sequence[str], demo: bool = Fal
     elif stage == "targets":
         line = f"Reading the style for {which}…"
     elif stage == "optimising":
-        scales = int(header.get("scales", 1))
-        where = f"scale {header.get('scale', 1)}/{scales}, " if scales > 1 else ""
-        line = (f"Painting {which}: {where}"
-                f"step {header.get('iteration', 0)}/{header.get('total', 0)}")
+        event = ProgressEvent.from_header(header)
+        where = f"scale {event.scale}/{event.scales}, " if event.scales > 1 else ""
+        eta = format_eta(event.eta)
+        line = (f"Painting {which}: {where}step {event.step}/{event.steps}"
+                + (f", {eta}" if eta else ""))
     elif stage == "finishing":
         line = f"Finishing {which}…"
     else:

@@ -1,0 +1,111 @@
+"""The one progress event: made by the engine, sent by the daemon, read by the CLI and GIMP.
+
+``fraction`` is the share of the job's *time* that is done (the engine weights each scale by its
+measured cost), so a bar fed with it moves evenly; ``eta`` is the engine's estimate of the
+seconds left, absent until a few steps have been timed. ``step``/``steps`` count optimiser
+steps within the current scale; at the finest scale ``steps`` is the iteration count the user
+asked for.
+
+Standard library only, Python 3.9+ (GIMP's Python imports it too).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+#: stages in the order a job passes them
+STAGES = ("queued", "starting", "targets", "optimising", "finishing")
+
+_NUM = (int, float)
+
+
+@dataclass
+class ProgressEvent:
+    stage: str = "starting"  # one of STAGES
+    fraction: float = 0.0  # 0..1 of the job's estimated time
+    elapsed: float = 0.0  # seconds since the job started (or was submitted, while queued)
+    eta: float | None = None  # seconds left, once the engine can tell
+    layer: int = 0  # 0-based index of the first layer being worked on
+    layers: int = 1  # layers in the request
+    batch: int = 1  # layers optimised together right now
+    scale: int = 0  # 1-based index of the current scale (0 before the first)
+    scales: int = 0
+    step: int = 0  # optimiser steps done at this scale
+    steps: int = 0  # steps planned at this scale (a cap: a scale may converge sooner)
+    loss: float = 0.0
+    content_loss: float = 0.0
+    style_loss: float = 0.0
+    tv_loss: float = 0.0
+    size: tuple[int, int] = (0, 0)  # (height, width) of the current scale
+    tiles: int = 1  # crops every step of this scale passes through (1 = the whole image)
+    strategy: str = ""  # e.g. "scale 3/3 1536x1024 in 6 tiles of 640x640"
+    position: int = 0  # stage "queued": jobs ahead of this one
+    heartbeat: bool = False  # a repeat of the last state, sent when nothing changed
+    #: in-process only: a small HxWx3 uint8 picture of the work so far. On the wire it travels
+    #: as the frame after the header (described by the header's "preview" image map).
+    preview: Any = field(default=None, repr=False, compare=False, metadata={"wire": False})
+
+    def to_header(self) -> dict[str, Any]:
+        """The fields as msgpack-ready values (``eta`` left out while unknown)."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None or not f.metadata.get("wire", True):
+                continue
+            out[f.name] = [int(v) for v in value] if f.name == "size" else value
+        return out
+
+    @classmethod
+    def from_header(cls, header: Mapping[str, Any]) -> ProgressEvent:
+        """Tolerant reader: unknown keys are ignored, missing ones take their defaults."""
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in header.items() if k in known and k != "preview"}
+        if "size" in values:
+            values["size"] = tuple(values["size"])
+        return cls(**values)
+
+    @property
+    def percent(self) -> int:
+        return int(round(100 * min(1.0, max(0.0, self.fraction))))
+
+
+def format_eta(seconds: float | None) -> str:
+    """"eta 2m10s" style text, or "" while unknown."""
+    if seconds is None:
+        return ""
+    s = max(0, int(round(seconds)))
+    if s >= 3600:
+        return f"eta {s // 3600}h{s % 3600 // 60:02d}m"
+    if s >= 60:
+        return f"eta {s // 60}m{s % 60:02d}s"
+    return f"eta {s}s"
+
+
+#: the wire schema of a progress header: field -> (accepted types, required)
+SCHEMA: dict[str, tuple[tuple, bool]] = {
+    "stage": ((str,), True),
+    "fraction": (_NUM, True),
+    "elapsed": (_NUM, True),
+    "eta": (_NUM, False),
+    "layer": ((int,), True),
+    "layers": ((int,), True),
+    "batch": ((int,), False),
+    "scale": ((int,), True),
+    "scales": ((int,), True),
+    "step": ((int,), True),
+    "steps": ((int,), True),
+    "loss": (_NUM, True),
+    "content_loss": (_NUM, False),
+    "style_loss": (_NUM, False),
+    "tv_loss": (_NUM, False),
+    "size": ((list,), False),
+    "tiles": ((int,), False),
+    "strategy": ((str,), False),
+    "position": ((int,), False),
+    "heartbeat": ((bool,), False),
+    "preview": ((dict,), False),  # a small RGB image in the one frame that follows
+}
+
+__all__ = ["SCHEMA", "STAGES", "ProgressEvent", "format_eta"]
