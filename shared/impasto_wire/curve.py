@@ -66,27 +66,46 @@ def create_key_pair(folder: PathLike, name: str) -> tuple[Path, Path]:
     return pub_path, sec_path
 
 
+def _unreadable(path: Path, exc: Exception) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "does not exist"
+    if isinstance(exc, OSError):
+        return f"cannot be read ({exc.strerror or exc})"
+    return f"is not a ZeroMQ certificate file ({exc})"
+
+
 def load_public_key(path: PathLike) -> bytes:
     """The Z85 public key of a ``.key`` (or ``.key_secret``) file."""
+    p = Path(path)
     try:
-        public, _secret = load_certificate(str(path))
+        public, _secret = load_certificate(str(p))
     except (OSError, ValueError) as exc:
-        raise CurveKeyError(f"cannot read public key {path}: {exc}") from None
+        raise CurveKeyError(f"public key {p} {_unreadable(p, exc)}") from None
+    if not public:
+        raise CurveKeyError(f"{p} holds no public key (a file made by `impasto keys`?)")
     return public
 
 
 def load_secret_key(path: PathLike) -> tuple[bytes, bytes]:
-    """(public, secret) from a ``.key_secret`` file, refusing one that others can read."""
+    """(public, secret) from a ``.key_secret`` file, refusing one that others can read.
+
+    The mode is checked before the file is read, so a secret others could copy is never used.
+    """
     p = Path(path)
     try:
         mode = p.stat().st_mode & 0o077
+    except OSError as exc:
+        raise CurveKeyError(f"secret key {p} {_unreadable(p, exc)}") from None
+    if mode and hasattr(os, "getuid"):
+        raise CurveKeyError(f"secret key {p} is readable by other users (mode "
+                            f"{p.stat().st_mode & 0o777:03o}): run chmod 600 {p}, and make a "
+                            "new pair with `impasto keys` if others may have copied it")
+    try:
         public, secret = load_certificate(str(p))
     except (OSError, ValueError) as exc:
-        raise CurveKeyError(f"cannot read secret key {p}: {exc}") from None
+        raise CurveKeyError(f"secret key {p} {_unreadable(p, exc)}") from None
     if secret is None:
         raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
-    if mode and hasattr(os, "getuid"):
-        raise CurveKeyError(f"{p} is readable by other users; run: chmod 600 {p}")
     return public, secret
 
 
@@ -105,11 +124,29 @@ class CurveClientKeys:
 
     @classmethod
     def from_env(cls) -> CurveClientKeys | None:
-        """From ``IMPASTO_CURVE_CLIENT_KEY`` + ``IMPASTO_CURVE_SERVER_KEY``, when both are set."""
+        """From ``IMPASTO_CURVE_CLIENT_KEY`` + ``IMPASTO_CURVE_SERVER_KEY``; None when neither
+        is set. One without the other, or an unusable file, is a CurveKeyError whose one line
+        names the variable and the fix (never a silent connection without encryption)."""
         client, server = os.environ.get(ENV_CLIENT_KEY), os.environ.get(ENV_SERVER_KEY)
-        if client and server:
-            return cls.load(client, server)
-        return None
+        if not client and not server:
+            return None
+        if not (client and server):
+            have, missing = ((ENV_CLIENT_KEY, ENV_SERVER_KEY) if client
+                             else (ENV_SERVER_KEY, ENV_CLIENT_KEY))
+            raise CurveKeyError(f"{have} is set but {missing} is not: CurveZMQ needs both (your "
+                                "NAME.key_secret and the daemon's public .key); set it, or "
+                                "unset both")
+        try:
+            public, secret = load_secret_key(client)
+        except CurveKeyError as exc:
+            hint = "; `impasto keys DIR` makes a pair" if "does not exist" in str(exc) else ""
+            raise CurveKeyError(f"{ENV_CLIENT_KEY}: {exc}{hint}") from None
+        try:
+            server_public = load_public_key(server)
+        except CurveKeyError as exc:
+            raise CurveKeyError(f"{ENV_SERVER_KEY}: {exc} (ask for the daemon's .key file)") \
+                from None
+        return cls(public, secret, server_public)
 
     def apply(self, socket: zmq.Socket) -> None:
         """Configure a client socket; call before connect()."""

@@ -1,8 +1,13 @@
 """Where the daemon listens, found the same way by the daemon, the plug-in and the command line.
 
 Order: ``$IMPASTO_ENDPOINT`` -> the announce file the running daemon wrote in the runtime folder
--> the default, ``ipc://$XDG_RUNTIME_DIR/impasto/daemon.sock`` (a private 0700 folder; without
-XDG_RUNTIME_DIR, ``/tmp/impasto-$UID/``), or ``tcp://127.0.0.1:47213`` where ipc cannot serve.
+-> the default, ``ipc://RUNTIME/daemon.sock``. RUNTIME is a private 0700 folder of this user's:
+``$XDG_RUNTIME_DIR/impasto``, else ``$XDG_CACHE_HOME/impasto/run`` (``~/.cache/impasto/run``),
+never a fixed name in the shared temp folder, which another user could create first.
+
+There is no silent fallback to TCP: any local user can bind a loopback port first and pose as
+the daemon, so TCP is used only when asked for (``IMPASTO_ENDPOINT`` or ``--endpoint``). A
+runtime folder that is not safely ours is an EndpointError saying what to do.
 """
 
 from __future__ import annotations
@@ -11,16 +16,17 @@ import ipaddress
 import os
 import stat
 import sys
-import tempfile
 from pathlib import Path
 
 ENV_ENDPOINT = "IMPASTO_ENDPOINT"
-DEFAULT_TCP_PORT = 47213
+DEFAULT_TCP_PORT = 47213  # the port to suggest for an explicit tcp endpoint; never used unasked
 ANNOUNCE_FILE = "endpoint"
 SOCKET_NAME = "daemon.sock"
 LOG_FILE = "daemon.log"
 # sun_path is 108 bytes on Linux, 104 on macOS; keep a margin
 _MAX_IPC_PATH = 100
+_USE_INSTEAD = (f"set XDG_RUNTIME_DIR to a private folder of yours, or {ENV_ENDPOINT} to an "
+                "ipc:// path in one")
 
 
 class EndpointError(Exception):
@@ -31,34 +37,81 @@ def _uid() -> int:
     return os.getuid() if hasattr(os, "getuid") else 0
 
 
+def _cache_home() -> Path:
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(cache):
+        return Path(cache)
+    try:
+        return Path.home() / ".cache"
+    except (RuntimeError, KeyError) as exc:  # no HOME and no passwd entry
+        raise EndpointError(f"cannot find your home folder ({exc}); {_USE_INSTEAD}") from None
+
+
 def runtime_dir(create: bool = True) -> Path:
-    """The private per-user folder for the socket, the announce file and the daemon log."""
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if xdg and os.path.isdir(xdg):
+    """The private per-user folder for the socket, the announce file and the daemon log.
+
+    ``$XDG_RUNTIME_DIR/impasto`` (the session's own 0700 folder), else a folder in the user's
+    cache: both live where other users cannot create names. ``create`` also checks that an
+    existing folder is ours, a real folder and closed to others (EndpointError otherwise).
+    """
+    xdg = os.environ.get("XDG_RUNTIME_DIR", "")
+    if os.path.isabs(xdg) and os.path.isdir(xdg):
         path = Path(xdg) / "impasto"
     else:
-        path = Path(tempfile.gettempdir()) / f"impasto-{_uid()}"
+        path = _cache_home() / "impasto" / "run"
+        if create:
+            try:
+                os.makedirs(path.parent, mode=0o700, exist_ok=True)
+            except OSError as exc:
+                raise EndpointError(f"cannot create {path.parent}: {exc.strerror or exc}; "
+                                    f"{_USE_INSTEAD}") from None
     if create:
         ensure_private_dir(path)
     return path
 
 
-def ensure_private_dir(path: Path) -> Path:
-    """Create ``path`` with mode 0700, or check an existing one is ours, not a symlink, and 0700.
+def _owner(uid: int) -> str:
+    try:
+        import pwd
 
-    A folder in /tmp could have been planted by another user; refusing it keeps them from
-    intercepting the socket.
+        return f"user {pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except (ImportError, KeyError):
+        return f"uid {uid}"
+
+
+def ensure_private_dir(path: Path) -> Path:
+    """Create ``path`` with mode 0700, or check that an existing one is safely ours.
+
+    Refused (EndpointError with what to do): a symlink, a non-folder, another user's folder
+    (someone may be trying to intercept the socket), or a folder others can write in (they
+    could have planted a socket or an announce file in it). A folder that is ours and merely
+    readable by others is closed to 0700.
     """
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
         pass
+    except OSError as exc:
+        raise EndpointError(f"cannot create {path}: {exc.strerror or exc}; {_USE_INSTEAD}") \
+            from None
     st = os.lstat(path)
+    if stat.S_ISLNK(st.st_mode):
+        raise EndpointError(
+            f"{path} is a symbolic link (to {os.readlink(path)}), not Impasto's own folder; "
+            f"if you did not make it, someone else did: remove it (rm {path}), or {_USE_INSTEAD}")
     if not stat.S_ISDIR(st.st_mode):
-        raise EndpointError(f"{path} exists and is not a folder")
+        raise EndpointError(f"{path} exists and is not a folder: remove it (rm {path}), or "
+                            f"{_USE_INSTEAD}")
     if hasattr(os, "getuid") and st.st_uid != _uid():
-        raise EndpointError(f"{path} belongs to another user; refusing to use it")
-    if stat.S_IMODE(st.st_mode) != 0o700:
+        raise EndpointError(
+            f"{path} belongs to {_owner(st.st_uid)}, not to you: another user may be trying to "
+            f"intercept Impasto; have it removed, or {_USE_INSTEAD}")
+    mode = stat.S_IMODE(st.st_mode)
+    if mode & 0o022:
+        raise EndpointError(
+            f"{path} is writable by other users (mode {mode:04o}), so what is in it cannot be "
+            f"trusted: remove it (rm -r {path}) and Impasto makes a private one")
+    if mode != 0o700:
         os.chmod(path, 0o700)
     return path
 
@@ -75,15 +128,22 @@ def ipc_supported() -> bool:
 
 
 def default_endpoint() -> str:
-    """The local-only endpoint used when nothing is configured."""
-    if ipc_supported():
-        try:
-            path = runtime_dir() / SOCKET_NAME
-        except (OSError, EndpointError):
-            path = None
-        if path is not None and len(str(path).encode()) <= _MAX_IPC_PATH:
-            return f"ipc://{path}"
-    return f"tcp://127.0.0.1:{DEFAULT_TCP_PORT}"
+    """The local-only endpoint used when nothing is configured: ipc in the runtime folder.
+
+    Raises EndpointError (never falls back to TCP) when ipc is unavailable, the runtime
+    folder is unsafe, or the socket path is too long for a Unix socket.
+    """
+    if not ipc_supported():
+        raise EndpointError(
+            f"this ZeroMQ has no ipc transport; set {ENV_ENDPOINT}=tcp://127.0.0.1:"
+            f"{DEFAULT_TCP_PORT} to use TCP (any local user can connect to a TCP port)")
+    path = runtime_dir() / SOCKET_NAME
+    size = len(os.fsencode(str(path)))
+    if size > _MAX_IPC_PATH:
+        raise EndpointError(
+            f"the socket path {path} is {size} bytes, longer than the {_MAX_IPC_PATH} a Unix "
+            f"socket allows; {_USE_INSTEAD} with a shorter path")
+    return f"ipc://{path}"
 
 
 def announce_path() -> Path:
@@ -94,7 +154,7 @@ def read_announced() -> str | None:
     """The endpoint a running daemon announced, if any (it may be stale: callers try hello)."""
     try:
         text = announce_path().read_text(encoding="utf-8").strip()
-    except (OSError, EndpointError):
+    except (OSError, EndpointError):  # an unsafe folder is reported by default_endpoint()
         return None
     return text if text.startswith(("ipc://", "tcp://")) else None
 
@@ -120,7 +180,10 @@ def remove_announced(endpoint: str) -> None:
 
 
 def discover_endpoint() -> str:
-    """The endpoint a client should use, without any configuration."""
+    """The endpoint a client should use, without any configuration.
+
+    Raises EndpointError when nothing is configured and the default cannot be used safely.
+    """
     env = os.environ.get(ENV_ENDPOINT, "").strip()
     if env:
         return env

@@ -172,11 +172,11 @@ def test_discovery_order(tmp_path, monkeypatch):
     assert E.read_announced() is None
 
 
-def test_private_temp_folder_without_xdg_runtime_dir(tmp_path, monkeypatch):
+def test_private_cache_folder_without_xdg_runtime_dir(tmp_path, monkeypatch):
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
-    monkeypatch.setattr(E.tempfile, "gettempdir", lambda: str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     d = E.runtime_dir()
-    assert d == tmp_path / f"impasto-{os.getuid()}"
+    assert d == tmp_path / "cache" / "impasto" / "run"
     assert stat.S_IMODE(os.stat(d).st_mode) == 0o700
     os.chmod(d, 0o755)
     E.runtime_dir()

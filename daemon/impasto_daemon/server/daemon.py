@@ -62,12 +62,13 @@ def daemon_version() -> str:
 
 def run_daemon(config: DaemonConfig) -> int:
     """Serve until told to stop; returns the process exit status."""
-    explicit = config.endpoint is not None
-    endpoint = config.endpoint or E.default_endpoint()
-    try:
+    try:  # every endpoint problem is found here, before the model is loaded
+        endpoint = config.endpoint or E.default_endpoint()
         E.check_endpoint(endpoint)
         check_bind_policy(endpoint, config.curve)
         loose = prepare_ipc_folder(endpoint)
+        if config.announce:
+            E.announce_path()  # the runtime folder must be ours before we write in it
     except (E.EndpointError, SecurityError, OSError) as exc:
         return _fail(EXIT_CONFIG, str(exc))
     if loose is not None:
@@ -78,7 +79,7 @@ def run_daemon(config: DaemonConfig) -> int:
     except AlreadyRunning as exc:
         return _fail(EXIT_ALREADY_RUNNING, str(exc))
     try:
-        return _serve(config, endpoint, claim, explicit)
+        return _serve(config, endpoint, claim)
     finally:
         claim.release()
 
@@ -88,7 +89,7 @@ def _fail(code: int, message: str) -> int:
     return code
 
 
-def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: bool) -> int:
+def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     from ..engine import StyleEngine
     from ..engine.target_cache import TargetCache
     from ..weights import WeightsError
@@ -122,7 +123,7 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
         if config.curve is not None:
             curve = CurveServer(ctx, config.curve)
             curve.apply(sock)
-        endpoint = _bind(sock, endpoint, explicit)
+        endpoint = _bind(sock, endpoint)
     except (SecurityError, AlreadyRunning, zmq.ZMQError) as exc:
         sock.close(0)
         if curve is not None:
@@ -186,18 +187,15 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim, explicit: 
     return EXIT_OK
 
 
-def _bind(sock: zmq.Socket, endpoint: str, explicit: bool) -> str:
-    """Bind; the default ipc endpoint falls back to loopback tcp where ipc cannot serve."""
+def _bind(sock: zmq.Socket, endpoint: str) -> str:
+    """Bind, or raise: TCP is used only when asked for."""
     try:
         sock.bind(endpoint)
     except zmq.ZMQError as exc:
         if exc.errno == zmq.EADDRINUSE:
             raise AlreadyRunning(f"{endpoint} is already in use (another daemon?)") from None
-        if explicit or not endpoint.startswith("ipc://"):
-            raise zmq.ZMQError(exc.errno, f"cannot bind {endpoint}: {exc}") from None
-        fallback = f"tcp://127.0.0.1:{E.DEFAULT_TCP_PORT}"
-        log.warning("cannot bind %s (%s); using %s", endpoint, exc, fallback)
-        return _bind(sock, fallback, True)
+        # never a silent move to TCP, which any local user could reach or occupy first
+        raise zmq.ZMQError(exc.errno, f"cannot bind {endpoint}: {exc}") from None
     bound = sock.getsockopt_string(zmq.LAST_ENDPOINT) or endpoint
     path = E.ipc_path(bound)
     if path is not None:
