@@ -73,5 +73,5 @@ def test_progress_names_the_first_layer_of_each_batch(engine, rng):
     seen = set()
     engine.stylize_many(contents, [smooth_image(rng, 24, 24)],
                         StyleSettings(size=32, iterations=2, multiscale=False),
-                        progress=lambda i, p: seen.add((i, p.layers)))
-    assert seen == {(0, 2), (1, 1)}
+                        progress=lambda p: seen.add((p.layer, p.batch, p.layers)))
+    assert seen == {(0, 2, 3), (1, 1, 3)}

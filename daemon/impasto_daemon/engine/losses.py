@@ -1,8 +1,13 @@
-"""Loss modules, each holding its target as a buffer so they move with ``.to(device)``.
+"""The Gatys objective's pieces, each defined here once: the Gram matrix, the relative error,
+and the loss modules that hold their targets as buffers (so they move with ``.to(device)``).
 
 Content and style losses are relative errors (MSE divided by the target's mean square), so one
 set of default weights works whatever the scale of the network's activations: torchvision's
 VGG, an imported Caffe-convention VGG (activations ~100x larger) and random weights alike.
+
+The whole-image objective (objective.py) and the tiled one (tiled.py) are both built from
+these: a Gram is a sum over positions (``gram_sums``) normalised once (``gram_from_sums``), so
+an image read in strips or tiles gives the same Gram as one read whole.
 """
 
 from __future__ import annotations
@@ -12,16 +17,27 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def gram_matrix(features: torch.Tensor) -> torch.Tensor:
-    """Channel correlations normalised by C·H·W, accumulated in fp32 even under autocast."""
+def gram_sums(features: torch.Tensor) -> torch.Tensor:
+    """Unnormalised channel correlations B x C x C, summed over positions, in fp32."""
     b, c, h, w = features.shape
     flat = features.reshape(b, c, h * w).float()
     with torch.autocast(device_type=features.device.type, enabled=False):
-        return torch.bmm(flat, flat.transpose(1, 2)) / (c * h * w)
+        return torch.bmm(flat, flat.transpose(1, 2))
 
 
-def _inverse_mean_square(target: torch.Tensor) -> torch.Tensor:
-    return 1.0 / target.float().pow(2).mean().clamp_min(1e-12)
+def gram_from_sums(sums: torch.Tensor, positions: int) -> torch.Tensor:
+    """The normalised Gram: sums divided by channels x positions (independent of image size)."""
+    return sums / (sums.shape[-1] * max(positions, 1))
+
+
+def gram_matrix(features: torch.Tensor) -> torch.Tensor:
+    """Channel correlations normalised by C·H·W, accumulated in fp32 even under autocast."""
+    return gram_from_sums(gram_sums(features), features.shape[-2] * features.shape[-1])
+
+
+def inverse_mean_square(target: torch.Tensor) -> torch.Tensor:
+    """What makes an error relative: 1 / mean(target²), per item of the leading dimension."""
+    return 1.0 / target.float().pow(2).flatten(1).mean(1).clamp_min(1e-12)
 
 
 class ContentLoss(nn.Module):
@@ -35,8 +51,7 @@ class ContentLoss(nn.Module):
         super().__init__()
         target = target.detach().float()
         self.register_buffer("target", target)
-        per_layer = target.pow(2).flatten(1).mean(1).clamp_min(1e-12)
-        self.register_buffer("scale", 1.0 / per_layer)
+        self.register_buffer("scale", inverse_mean_square(target))
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
         error = (features.float() - self.target).pow(2).flatten(1).mean(1)
@@ -45,16 +60,20 @@ class ContentLoss(nn.Module):
 
 class StyleLoss(nn.Module):
     """Squared error between Gram matrices relative to the target Gram's size; the target may
-    blend several style images."""
+    blend several style images. ``compare`` scores a Gram directly (the tiled objective sums
+    its Gram over tiles first)."""
 
     def __init__(self, target_gram: torch.Tensor) -> None:
         super().__init__()
-        self.register_buffer("target", target_gram.detach().float())
-        self.register_buffer("scale", _inverse_mean_square(target_gram))
+        target = target_gram.detach().float()
+        self.register_buffer("target", target)
+        self.register_buffer("scale", inverse_mean_square(target)[0])
+
+    def compare(self, gram: torch.Tensor) -> torch.Tensor:
+        return F.mse_loss(gram, self.target.expand_as(gram)) * self.scale
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
-        gram = gram_matrix(features)
-        return F.mse_loss(gram, self.target.expand_as(gram)) * self.scale
+        return self.compare(gram_matrix(features))
 
 
 class TVLoss(nn.Module):

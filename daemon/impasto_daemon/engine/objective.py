@@ -8,8 +8,10 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .losses import ContentLoss, StyleLoss, TVLoss
+from .losses import ContentLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums
 from .vgg import VGGFeatures
+
+STRIP_ALIGN = 16  # relu5_1 sits behind four 2x poolings
 
 
 @dataclass
@@ -72,21 +74,31 @@ def style_grams(
     A Gram matrix is a sum over positions, so a style image too large for one pass is read in
     strips and the sums are added: exact but for the strips' borders.
     """
-    h, w = image.shape[-2:]
-    rows = h if max_pixels is None else max(16, min(h, max_pixels // max(w, 1)))
+    device = next(net.parameters()).device
     sums: dict[str, torch.Tensor] = {}
-    counts = dict.fromkeys(layers, 0)
-    for y in range(0, h, rows):
-        strip = image[..., y : y + rows, :].to(next(net.parameters()).device)
-        with torch.autocast(strip.device.type, dtype=torch.bfloat16, enabled=autocast):
+    positions = dict.fromkeys(layers, 0)
+    for y0, y1 in strip_rows(image.shape[-2], image.shape[-1], max_pixels):
+        strip = image[..., y0:y1, :].to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             feats = net(strip, layers)
         for k in layers:
-            f = feats[k]
-            _, c, fh, fw = f.shape
-            flat = f.reshape(1, c, fh * fw).float()
-            sums[k] = sums.get(k, 0) + torch.bmm(flat, flat.transpose(1, 2))
-            counts[k] += fh * fw
-    return {k: sums[k] / (sums[k].shape[-1] * counts[k]) for k in layers}
+            sums[k] = sums.get(k, 0) + gram_sums(feats[k])
+            positions[k] += feats[k].shape[-2] * feats[k].shape[-1]
+    return {k: gram_from_sums(sums[k], positions[k]) for k in layers}
+
+
+def strip_rows(height: int, width: int, max_pixels: int | None) -> list[tuple[int, int]]:
+    """Row ranges of at most ``max_pixels`` each (when it allows), every one a multiple of
+    STRIP_ALIGN rows but the last, and none thinner than STRIP_ALIGN (which four poolings need
+    to leave a feature row): a short remainder joins the strip before it."""
+    if max_pixels is None or height * width <= max_pixels:
+        return [(0, height)]
+    rows = max(STRIP_ALIGN, max_pixels // max(width, 1) // STRIP_ALIGN * STRIP_ALIGN)
+    starts = list(range(0, height, rows))
+    if len(starts) > 1 and height - starts[-1] < STRIP_ALIGN:
+        starts.pop()
+    return [(y0, starts[i + 1] if i + 1 < len(starts) else height)
+            for i, y0 in enumerate(starts)]
 
 
 @torch.no_grad()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import TVLoss
+from .losses import StyleLoss, TVLoss, gram_from_sums, gram_sums, inverse_mean_square
 from .objective import LossParts
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 
@@ -85,7 +85,12 @@ def _core_slice(tile: Tile, feature: torch.Tensor, image_height: int, image_widt
 
 
 class TiledObjective:
-    """Loss and gradient of a CPU image, one crop at a time on the device."""
+    """Loss and gradient of a CPU image, one crop at a time on the device.
+
+    Built from the same pieces as the whole-image objective (losses.py): the Gram of the whole
+    image is summed over the cores with ``gram_sums`` and scored by the same ``StyleLoss``
+    modules, whose gradient with respect to the Gram is then pushed into each crop.
+    """
 
     def __init__(
         self,
@@ -102,20 +107,16 @@ class TiledObjective:
         self.net, self.tiles, self.device, self.autocast = net, tiles, device, autocast
         self.height, self.width = content.shape[-2:]
         self.weights = (content_weight, style_weight, tv_weight)
-        self.targets = {k: v.to(device).float() for k, v in style_targets.items()}
-        self.style_scale = {
-            k: 1.0 / t.pow(2).mean().clamp_min(1e-12) for k, t in self.targets.items()
-        }
-        self.content_targets: list[torch.Tensor] = []
-        square_sum, count = 0.0, 0
+        self.style_losses = {k: StyleLoss(v).to(device) for k, v in style_targets.items()}
+        self.tv_loss = TVLoss()
         with torch.no_grad():
-            for tile in tiles:
-                feats = self._features(content, tile, [CONTENT_LAYER])[CONTENT_LAYER].float()
-                self.content_targets.append(feats.cpu())
-                square_sum += float(feats.pow(2).sum())
-                count += feats.numel()
-        self.content_count = count
-        self.content_scale = count / max(square_sum, 1e-12)
+            self.content_targets = [
+                self._features(content, tile, [CONTENT_LAYER])[CONTENT_LAYER].float().cpu()
+                for tile in tiles
+            ]
+        whole = torch.cat([t.flatten() for t in self.content_targets])[None]
+        self.content_count = whole.numel()
+        self.content_scale = inverse_mean_square(whole)[0].to(device)
 
     def _features(self, image: torch.Tensor, tile: Tile, layers) -> dict[str, torch.Tensor]:
         crop = image[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1].to(self.device)
@@ -126,14 +127,15 @@ class TiledObjective:
     def __call__(self, image: torch.Tensor) -> tuple[LossParts, torch.Tensor]:
         """Whole-image loss parts and the gradient with respect to ``image`` (both on CPU)."""
         content_w, style_w, tv_w = self.weights
-        grams, positions = self._global_grams(image)
-        # dS/dG for each style layer: the same for every tile.
+        sums, positions = self._gram_sums(image)
+        # The style loss of the whole image and its gradient dS/dG, the same for every tile.
         style = torch.zeros((), device=self.device)
         d_gram = {}
-        for k, g in grams.items():
-            diff = g - self.targets[k][0]
-            style = style + self.style_scale[k] * diff.pow(2).mean()
-            d_gram[k] = 2 * self.style_scale[k] * diff / diff.numel()
+        for k, loss in self.style_losses.items():
+            gram = gram_from_sums(sums[k], positions[k]).requires_grad_(True)
+            value = loss.compare(gram)
+            (d_gram[k],) = torch.autograd.grad(value, gram)
+            style = style + value.detach()
         grad = torch.zeros_like(image)
         content = torch.zeros((), device=self.device)
         for tile, target in zip(self.tiles, self.content_targets):
@@ -143,21 +145,20 @@ class TiledObjective:
                 feats = self.net(crop, {CONTENT_LAYER, *STYLE_LAYERS})
             core = {k: _core_slice(tile, f, self.height, self.width).float()
                     for k, f in feats.items()}
-            c_term = (core[CONTENT_LAYER] - target.to(self.device)).pow(2).sum()
-            c_term = c_term * self.content_scale / self.content_count
+            error = (core[CONTENT_LAYER] - target.to(self.device)).pow(2).sum()
+            c_term = error * self.content_scale / self.content_count
+            # <dS/dG, this core's share of G>: its gradient is the true one for these features.
             surrogate = content_w * c_term
-            for k in STYLE_LAYERS:
-                f = core[k].reshape(core[k].shape[1], -1)
-                surrogate = surrogate + style_w * (d_gram[k] * (f @ f.T)).sum() / (
-                    f.shape[0] * positions[k]
-                )
+            for k, dg in d_gram.items():
+                share = gram_from_sums(gram_sums(core[k]), positions[k])
+                surrogate = surrogate + style_w * (dg * share).sum()
             surrogate.backward()
             grad[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1] += crop.grad.float().cpu()
             content = content + c_term.detach()
         tv = torch.zeros(())
         if tv_w > 0:
             pixels = image.detach().requires_grad_(True)
-            tv = TVLoss()(pixels)
+            tv = self.tv_loss(pixels)
             (tv_w * tv).backward()
             grad += pixels.grad
         total = content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
@@ -171,13 +172,12 @@ class TiledObjective:
         return parts
 
     @torch.no_grad()
-    def _global_grams(self, image: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict]:
+    def _gram_sums(self, image: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict]:
+        """The whole image's Gram sums and feature positions per style layer, core by core."""
         sums: dict[str, torch.Tensor] = {}
-        positions = dict.fromkeys(STYLE_LAYERS, 0)
+        positions = dict.fromkeys(self.style_losses, 0)
         for tile in self.tiles:
-            for k, f in self._features(image, tile, STYLE_LAYERS).items():
-                flat = f.float().reshape(f.shape[1], -1)
-                sums[k] = sums.get(k, 0) + flat @ flat.T
-                positions[k] += flat.shape[1]
-        grams = {k: s / (s.shape[0] * positions[k]) for k, s in sums.items()}
-        return grams, positions
+            for k, f in self._features(image, tile, list(self.style_losses)).items():
+                sums[k] = sums.get(k, 0) + gram_sums(f)
+                positions[k] += f.shape[-2] * f.shape[-1]
+        return sums, positions
