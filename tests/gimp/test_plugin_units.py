@@ -110,25 +110,26 @@ def test_error_messages_say_what_to_do():
     assert "install.sh" in messages.cannot_start("the daemon exited with status 4 (weights)")
 
 
-def test_daemon_command_comes_from_env_then_file_then_path(tmp_path, monkeypatch):
-    """GIMP's PATH rarely holds Impasto's venv, so the installer writes the command into a file
-    beside the plug-in; IMPASTO_DAEMON still wins, and PATH is the last resort."""
-    from impasto_wire import DaemonUnavailable, launcher
-
-    def nothing_on_path():
-        raise DaemonUnavailable("cannot find the impasto-daemon program")
+def test_daemon_command_comes_from_the_configuration_install_sh_named(tmp_path, monkeypatch):
+    """GIMP may run with another HOME than the installer's, so install.sh names the daemon
+    configuration in a file beside the plug-in; the command is the launcher's own resolver fed
+    that file (IMPASTO_DAEMON still wins; without any file, impasto-daemon on PATH)."""
+    from impasto_wire import daemon_config, launcher
 
     monkeypatch.delenv("IMPASTO_DAEMON", raising=False)
-    monkeypatch.setattr(daemon_link, "COMMAND_FILE", tmp_path / "daemon-command")
-    monkeypatch.setattr(launcher, "daemon_command", nothing_on_path)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "elsewhere"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(launcher, "find_program", lambda: None)
+    monkeypatch.setattr(daemon_link, "CONFIG_POINTER", tmp_path / "daemon-config")
     assert daemon_link.daemon_command() is None  # the launcher then explains what to set
-    monkeypatch.setattr(launcher, "daemon_command", lambda: ["/usr/bin/impasto-daemon"])
-    assert daemon_link.daemon_command() == ["/usr/bin/impasto-daemon"]
-    (tmp_path / "daemon-command").write_text("'/opt/impasto/bin/impasto-daemon' --device cpu\n")
-    assert daemon_link.daemon_command() == ["/opt/impasto/bin/impasto-daemon", "--device", "cpu"]
-    monkeypatch.undo()  # the real launcher again: it reads the variable itself
+    cfg = tmp_path / "daemon.toml"
+    cfg.write_text(daemon_config.render(daemon_config.ConfigFile(
+        program="/opt/impasto/bin/impasto-daemon", models=["vgg16"])))
+    (tmp_path / "daemon-config").write_text(f"{cfg}\n")
+    assert daemon_link.daemon_command() == ["/opt/impasto/bin/impasto-daemon", "--config",
+                                            str(cfg)]
+    assert daemon_link.daemon_command() == launcher.daemon_command(cfg)
     monkeypatch.setenv("IMPASTO_DAEMON", "/x/impasto-daemon --weights random")
-    monkeypatch.setattr(daemon_link, "COMMAND_FILE", tmp_path / "daemon-command")
     assert daemon_link.daemon_command() == ["/x/impasto-daemon", "--weights", "random"]
 
 

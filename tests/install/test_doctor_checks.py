@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import stat
 import sys
@@ -19,6 +20,7 @@ from impasto_daemon.doctor.report import format_checks, print_checks
 from impasto_daemon.doctor.result import fail, ok, warn
 from impasto_daemon.doctor.weights_check import check_weights
 from impasto_daemon.weights import weights_url
+from impasto_wire import daemon_config
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,8 +33,14 @@ def installed_copy(profile: Path) -> Path:
     shutil.copytree(REPO / "shared" / "impasto_wire", d / "impasto_wire",
                     ignore=shutil.ignore_patterns("__pycache__", ".*", "*.md", "*.toml"))
     (d / "impasto-stylize.py").chmod(0o755)
-    (d / "daemon-command").write_text("/bin/true --weights random\n")
+    write_config(profile / "daemon.toml", "/bin/true")
+    (d / "daemon-config").write_text(f"{profile / 'daemon.toml'}\n")
     return d
+
+
+def write_config(path: Path, program: str) -> None:
+    path.write_text(daemon_config.render(daemon_config.ConfigFile(
+        program=program, models=["vgg16"], weights={"vgg16": "random"})))
 
 
 def test_plugin_check_passes_on_a_good_copy_and_names_each_problem(tmp_path):
@@ -44,13 +52,13 @@ def test_plugin_check_passes_on_a_good_copy_and_names_each_problem(tmp_path):
     d = installed_copy(tmp_path)
     good = gimp.check_plugin(p)
     assert good.status == "ok", good
-    assert "starts /bin/true --weights random" in good.what
+    assert f"starts /bin/true --config {tmp_path / 'daemon.toml'}" in good.what
 
     script = d / "impasto-stylize.py"
     script.chmod(script.stat().st_mode & ~(stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH))
     proto = d / "impasto_wire" / "protocol.py"
     proto.write_text(proto.read_text().replace("PROTOCOL_VERSION = ", "PROTOCOL_VERSION = 9", 1))
-    (d / "daemon-command").write_text("/nonexistent/impasto-daemon\n")
+    write_config(tmp_path / "daemon.toml", "/nonexistent/impasto-daemon")
     bad = gimp.check_plugin(p)
     assert bad.status == "fail"
     assert "not executable" in bad.what and "speaks protocol 9" in bad.what
@@ -132,3 +140,26 @@ def test_exit_status_follows_the_required_checks(tmp_path, capsys, python, code)
         assert "FAIL gimp python" in out and "--gimp-python" in out
     else:
         assert f"OK   gimp python for {tmp_path}: Python 3." in out, out
+        assert re.search(r"msgpack \d+\.\d+", out), out  # msgpack has no __version__
+
+
+def test_doctor_loads_what_the_configuration_names(tmp_path, capsys, monkeypatch):
+    """The weights checks follow the configuration: a model it names whose file is missing
+    fails (the daemon would exit 4), and the configuration line shows the command line."""
+    monkeypatch.delenv("IMPASTO_DAEMON", raising=False)
+    cfg = tmp_path / "daemon.toml"
+    cfg.write_text(daemon_config.render(daemon_config.ConfigFile(
+        program=sys.executable, models=["vgg16", "vgg19"],
+        weights={"vgg16": "random", "vgg19": str(tmp_path / "gone.pth")})))
+    rc = main(["doctor", "--config", str(cfg), "--skip", "daemon", "--skip", "device",
+               "--skip", "gimp"])
+    out = capsys.readouterr().out
+    assert rc == 1, out
+    assert f"OK   configuration: {cfg}: models vgg16 (random), vgg19 ({tmp_path}" in out, out
+    assert f"--config {cfg}" in out
+    assert "WARN weights vgg16" in out, out  # random: a demo, said so
+    assert f"FAIL weights vgg19: weights file not found: {tmp_path / 'gone.pth'}" in out, out
+    cfg.write_text('[daemon]\nmodels = ["vgg11"]\n')
+    assert main(["doctor", "--config", str(cfg), "--skip", "daemon", "--skip", "device",
+                 "--skip", "gimp", "--skip", "weights"]) == 1
+    assert "FAIL configuration" in capsys.readouterr().out

@@ -1,5 +1,9 @@
 """``impasto-daemon``: the warm style-transfer service, in the foreground (systemd, tests).
 
+Settings come from the configuration file (``--config PATH``, else
+``$XDG_CONFIG_HOME/impasto/daemon.toml`` when it exists; docs/CONFIG.md); every flag given
+overrides the file's value.
+
 Exit status: 0 after a clean stop, 2 bad configuration (endpoint, keys, device), 3 already
 running, 4 weights missing, 1 anything else.
 """
@@ -10,7 +14,9 @@ import argparse
 import logging
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from impasto_wire import daemon_config
 from impasto_wire.protocol import Limits
 
 DEFAULT_LIMITS = Limits()
@@ -24,16 +30,23 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Clients find the daemon through IMPASTO_ENDPOINT, the endpoint file it writes in "
                "its runtime folder, or the default endpoint.",
     )
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="the configuration file (default: $XDG_CONFIG_HOME/impasto/daemon.toml "
+                        "when it exists); flags override what it says")
     p.add_argument("--endpoint", default=None,
-                   help="where to listen: ipc://PATH or tcp://127.0.0.1:PORT (default: an ipc "
-                        "socket in $XDG_RUNTIME_DIR/impasto/, 0700)")
-    p.add_argument("--device", default="auto",
+                   help="where to listen: ipc://PATH or tcp://127.0.0.1:PORT (default: the "
+                        "configuration's, else an ipc socket in $XDG_RUNTIME_DIR/impasto/, 0700)")
+    p.add_argument("--device", default=None,
                    help="auto (every GPU, else the CPU), cpu, cuda:N or a list such as "
-                        "cuda:0,cuda:1: one worker per device (default auto)")
-    p.add_argument("--model", default="vgg19", metavar="vgg19,vgg16",
-                   help="network(s) to keep loaded, comma-separated (default vgg19)")
-    p.add_argument("--weights", default="torchvision",
-                   help="torchvision, random (tests and demos, not a real model) or a .pth file")
+                        "cuda:0,cuda:1: one worker per device (default: the configuration's, "
+                        "else auto)")
+    p.add_argument("--model", default=None, metavar="vgg19,vgg16",
+                   help="network(s) to keep loaded, comma-separated (default: the "
+                        "configuration's, else vgg19)")
+    p.add_argument("--weights", action="append", default=[], metavar="[MODEL=]SOURCE",
+                   help="torchvision, random (tests and demos, not a real model) or a .pth file "
+                        "(PATH#sha256=HEX enforces its hash); MODEL=SOURCE sets one model's "
+                        "(repeatable; default: the configuration's, else torchvision)")
     p.add_argument("--seed", type=int, default=0, help="seed for --weights random")
     c = p.add_argument_group("remote access (CurveZMQ; required to listen beyond loopback)")
     c.add_argument("--curve-secret-key", metavar="FILE",
@@ -53,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="cancel a job whose client was silent this many seconds (default 10)")
     lim.add_argument("--memory-budget-mb", type=int, default=None,
                      help="memory one job may use per device; larger layers are tiled "
-                          "(default: 90%% of free GPU memory, or half the free RAM on a CPU)")
+                          "(default: the configuration's, else 90%% of free GPU memory, or half "
+                          "the free RAM on a CPU)")
     lim.add_argument("--target-cache-mb", type=int, default=256,
                      help="memory for cached style targets (default 256)")
     p.add_argument("--no-announce", dest="announce", action="store_false",
@@ -63,8 +77,47 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def resolve(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill every setting not given as a flag from the configuration file; ValueError says
+    what is wrong (a bad file, an unknown model in --weights MODEL=SOURCE)."""
+    path = args.config if args.config is not None else daemon_config.default_path()
+    try:
+        cfg = daemon_config.load(path)
+    except daemon_config.ConfigError as exc:
+        raise ValueError(str(exc)) from None
+    if cfg is None:
+        if args.config is not None:
+            raise ValueError(f"no configuration file at {args.config}")
+        cfg = daemon_config.ConfigFile()
+    args.config_used = cfg.path
+    models = args.model.split(",") if args.model else cfg.models
+    args.models = tuple(m.strip() for m in models if m.strip())
+    sources = {m: cfg.weights_for(m) for m in args.models}
+    for spec in args.weights:
+        model, eq, source = spec.partition("=")
+        if eq and model in daemon_config.MODELS:
+            if model not in sources:
+                raise ValueError(f"--weights {spec}: {model} is not among the models loaded "
+                                 f"({','.join(args.models)})")
+            sources[model] = source
+        else:
+            sources = {m: spec for m in args.models}
+    distinct = set(sources.values())
+    args.weights_source = distinct.pop() if len(distinct) == 1 else sources
+    args.device = args.device or cfg.device
+    args.endpoint = args.endpoint or cfg.endpoint or None
+    if args.memory_budget_mb is None and cfg.memory_budget_mb:
+        args.memory_budget_mb = cfg.memory_budget_mb
+    return args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    try:
+        args = resolve(args)
+    except ValueError as exc:
+        print(f"impasto-daemon: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(
         level=getattr(logging, args.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -77,14 +130,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("impasto-daemon: --curve-secret-key and --curve-allowed-keys go together",
               file=sys.stderr)
         return 2
-    models = tuple(m.strip() for m in args.model.split(",") if m.strip())
+    if args.config_used is not None:
+        logging.getLogger("impasto.daemon").info("configuration: %s", args.config_used)
     limits = Limits(
         max_message_bytes=args.max_message_mb * MB, max_pixels=args.max_pixels,
         max_styles=args.max_styles, max_layers=args.max_layers,
         max_iterations=args.max_iterations, max_queue=args.max_queue,
     )
     config = DaemonConfig(
-        endpoint=args.endpoint, device=args.device, models=models, weights=args.weights,
+        endpoint=args.endpoint, device=args.device, models=args.models,
+        weights=args.weights_source,  # one source, or {model: source}
         seed=args.seed, limits=limits, client_timeout=args.client_timeout,
         target_cache_bytes=args.target_cache_mb * MB,
         memory_budget_bytes=args.memory_budget_mb * MB if args.memory_budget_mb else None,

@@ -13,7 +13,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "doctor", help="check daemon, device, weights and the GIMP plug-in; say how to fix",
         description="Check that Impasto works here: the daemon answers, the device and its "
-                    "memory, the VGG weights (hash verified), every GIMP 3 profile has the "
+                    "memory, the daemon configuration and the VGG weights it names (loaded, hash "
+                    "verified), every GIMP 3 profile has the "
                     "plug-in, and that GIMP's own Python can import zmq, msgpack and "
                     "impasto_wire. Exit status 0 when every required check passes.",
     )
@@ -30,7 +31,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="seconds to wait for the daemon's answer (default %(default)s)")
     p.add_argument("--weights", metavar="SOURCE",
                    help="weights to check: torchvision, random or a .pth file (default: what "
-                        "install.sh was given, else torchvision)")
+                        "the daemon configuration names, else torchvision)")
+    p.add_argument("--config", type=Path, metavar="FILE",
+                   help="the daemon configuration (default: the one install.sh wrote, else "
+                        "$XDG_CONFIG_HOME/impasto/daemon.toml)")
     p.add_argument("--manifest", type=Path, metavar="FILE",
                    help="install.sh's manifest (default ~/.local/share/impasto/"
                         "install-manifest.txt)")
@@ -47,7 +51,7 @@ def doctor_cmd(args: argparse.Namespace) -> int:
     opts = DoctorOptions(
         endpoint=args.endpoint, timeout=args.timeout, manifest=args.manifest,
         profiles=args.profile, gimp_python=args.gimp_python, gimp_root=args.gimp_root,
-        weights=args.weights, skip=args.skip,
+        weights=args.weights, config=args.config, skip=args.skip,
     )
     checks = run_checks(opts)
     print_checks(checks, sys.stdout, as_json=args.json)

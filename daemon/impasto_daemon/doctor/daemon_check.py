@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import shutil
-import sys
-from pathlib import Path
 
 from impasto_wire import Client, DaemonUnavailable
 from impasto_wire.endpoints import EndpointError, discover_endpoint
-from impasto_wire.launcher import log_path
+from impasto_wire.launcher import log_path, start_hint
 from impasto_wire.protocol import PROTOCOL_VERSION
 
 from . import result as R
@@ -21,10 +19,8 @@ def _describe(welcome: dict) -> str:
 
 
 def _start_hint(unit_installed: bool) -> str:
-    exe = Path(sys.executable).with_name("impasto-daemon")
-    program = str(exe) if exe.exists() else "impasto-daemon"
     hint = ("GIMP starts it on demand when you run the filter; to start it yourself: "
-            f"{program} (foreground)")
+            f"{start_hint()} (foreground)")
     if unit_installed and shutil.which("systemctl"):
         hint = "systemctl --user start impasto-daemon; " + hint
     try:
@@ -54,6 +50,6 @@ def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
                       "stop the old daemon (impasto stop) and let the new one start")
     if any(m.get("random") for m in welcome.get("models", [])):
         return R.warn("daemon", what, "it runs RANDOM weights (a demo, no real style transfer): "
-                      "get real weights (see the weights lines) and restart it without "
-                      "--weights random")
+                      "get real weights (see the weights lines) and restart it (impasto stop; "
+                      "it starts again from its configuration)")
     return R.ok("daemon", what)

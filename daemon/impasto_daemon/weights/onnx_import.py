@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from .architecture import CONV_COUNT, check_features, check_model_name, conv_keys
+from .commands import pip_install_command
 from .convention import fold_caffe_input
 from .fileformat import save_impasto_weights
 from .hashing import sha256_file
@@ -43,7 +44,7 @@ def import_onnx_vgg(
         import onnx  # noqa: F401  (only to give a clear message when it is missing)
     except ImportError as exc:
         raise WeightsError(
-            "importing ONNX needs the onnx package: pip install 'impasto[onnx]' (or onnx)"
+            f"importing ONNX needs the onnx package: {pip_install_command('onnx')}"
         ) from exc
     if input_convention not in CONVENTIONS:
         raise WeightsError(f"input_convention must be one of {CONVENTIONS}")

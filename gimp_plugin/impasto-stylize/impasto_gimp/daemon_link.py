@@ -7,8 +7,6 @@ failure leaves as ``messages.Failure`` with a sentence for the artist.
 
 from __future__ import annotations
 
-import os
-import shlex
 import threading
 import time
 from collections.abc import Sequence
@@ -26,41 +24,41 @@ from impasto_wire import (
     ensure_daemon,
     launcher,
 )
-from impasto_wire.endpoints import discover_endpoint
 from impasto_wire.protocol import Image
 
 from .messages import Failure, cannot_start, daemon_died, daemon_error
 
 CLIENT_NAME = "gimp-impasto-stylize"
-#: a file beside the plug-in an installer may write: the command that starts the daemon
-COMMAND_FILE = Path(__file__).resolve().parents[1] / "daemon-command"
+#: a file beside the plug-in install.sh writes: the path of the daemon configuration (GIMP may
+#: run with another HOME or XDG_CONFIG_HOME than the user who installed Impasto)
+CONFIG_POINTER = Path(__file__).resolve().parents[1] / "daemon-config"
 HELLO_TIMEOUT = 2.0
 SUBMIT_TIMEOUT = 60.0  # the daemon checks every byte of a large request before accepting it
 START_WAIT = 180.0  # a first start loads torch and the network; slow disks take a while
 
 
-def daemon_command() -> list[str] | None:
-    """The configured command, most explicit first: ``$IMPASTO_DAEMON``, then the
-    ``daemon-command`` file the installer writes beside the plug-in (GIMP's PATH rarely holds
-    Impasto's venv), then ``impasto-daemon`` found by the launcher. None lets the launcher
-    explain what to configure."""
-    if os.environ.get(launcher.ENV_DAEMON, "").strip():
-        return launcher.daemon_command()
+def config_path() -> Path | None:
+    """The configuration install.sh named beside the plug-in, else None (the default one)."""
     try:
-        text = COMMAND_FILE.read_text(encoding="utf-8").strip()
+        text = CONFIG_POINTER.read_text(encoding="utf-8").strip()
     except OSError:
-        text = ""
-    if text:
-        return shlex.split(text)
+        return None
+    return Path(text) if text else None
+
+
+def daemon_command() -> list[str] | None:
+    """How the daemon is started: ``launcher.daemon_command``, the resolver every launcher
+    uses, fed the configuration install.sh named. None lets the launcher explain what to
+    configure when the start is attempted."""
     try:
-        return launcher.daemon_command()
+        return launcher.daemon_command(config_path())
     except DaemonUnavailable:
         return None
 
 
 def endpoint() -> str:
     try:
-        return discover_endpoint()
+        return launcher.configured_endpoint(config_path())
     except Exception as exc:  # EndpointError, OSError: an unusable runtime folder
         raise Failure(f"Impasto cannot find where its daemon listens: {exc}") from None
 
@@ -128,7 +126,8 @@ class DaemonLink:
 
         def work() -> None:
             try:
-                outcome["started"] = ensure_daemon(self.endpoint, daemon_command(), wait=START_WAIT)
+                outcome["started"] = ensure_daemon(self.endpoint, daemon_command(),
+                                                   wait=START_WAIT, config_path=config_path())
             except Exception as exc:  # DaemonUnavailable, EndpointError, OSError
                 outcome["error"] = exc
 
@@ -162,10 +161,12 @@ class DaemonLink:
     # --- the job --------------------------------------------------------------------------------
 
     def submit(self, contents: Sequence[tuple[Image, bytes]], styles: Sequence[Style],
-               settings: dict[str, Any], style_names: list[str]) -> str:
+               settings: dict[str, Any], style_names: list[str], preview: int = 0) -> str:
+        """Queue the job; ``preview`` > 0 asks for preview frames (their long side in px)."""
         assert self.client is not None
         try:
-            self.job_id = self.client.submit(contents, styles, settings, timeout=SUBMIT_TIMEOUT)
+            self.job_id = self.client.submit(contents, styles, settings, preview=preview,
+                                             timeout=SUBMIT_TIMEOUT)
         except DaemonUnavailable as exc:
             raise Failure(daemon_died(str(exc))) from None
         except DaemonError as exc:
