@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+import errno
 import os
+import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -72,3 +76,148 @@ def test_help_explains_the_options():
     for option in ("--preserve-colors", "--style-blend", "--style-scale", "--optimizer",
                    "--init", "--pooling", "--device", "--weights", "--local"):
         assert option in r.stdout
+
+
+# --- hardening (issue 10): what a user does by mistake, told in one line, before any work ---
+
+
+def no_daemon_env(tmp_path: Path) -> dict[str, str]:
+    """An endpoint where nothing listens, and a daemon command that fails at once."""
+    return {"IMPASTO_ENDPOINT": f"ipc://{tmp_path}/nobody.sock", "IMPASTO_DAEMON": "false",
+            "XDG_RUNTIME_DIR": str(tmp_path)}
+
+
+def test_an_output_folder_that_does_not_exist_is_refused_before_the_daemon_is_asked(images,
+                                                                                    tmp_path):
+    content, style = images
+    out = tmp_path / "no-such-folder" / "out.png"
+    r = run("stylize", str(content), str(style), "-o", str(out), env=no_daemon_env(tmp_path))
+    assert r.returncode == 3, r.stderr  # not 7: the daemon was never contacted
+    assert r.stderr.strip() == (f"impasto: cannot write {out}: the folder {out.parent} does not "
+                                "exist")
+
+
+def test_an_output_name_pillow_cannot_write_is_refused_before_the_daemon_is_asked(images,
+                                                                                  tmp_path):
+    content, style = images
+    r = run("stylize", str(content), str(style), "-o", str(tmp_path / "out.xyz"),
+            env=no_daemon_env(tmp_path))
+    assert r.returncode == 3 and "name the output .png" in r.stderr
+
+
+def test_cancel_of_an_overlong_id_is_refused_at_once_quoting_the_protocol_limit(tmp_path, capsys):
+    from impasto_daemon.cli import exit_codes, remote_cmds
+    from impasto_wire.protocol import MAX_ID_LENGTH
+
+    args = argparse.Namespace(endpoint=f"ipc://{tmp_path}/nobody.sock", timeout=5.0,
+                              job_id="j" * 200)
+    t0 = time.monotonic()
+    assert remote_cmds.cancel_cmd(args) == exit_codes.USAGE
+    assert time.monotonic() - t0 < 1.0  # no 5 s wait for a daemon, nobody blamed
+    err = capsys.readouterr().err
+    assert f"1 to {MAX_ID_LENGTH} characters, this one 200" in err and "daemon" not in err
+
+
+@pytest.mark.parametrize("problem", ["missing", "world-readable", "server key unset"])
+def test_a_bad_client_key_setting_is_one_line_with_the_fix_not_a_traceback(tmp_path, problem):
+    from impasto_wire.curve import create_key_pair
+
+    _, secret = create_key_pair(tmp_path / "keys", "me")
+    server_pub, _ = create_key_pair(tmp_path / "keys", "server")
+    env = {"IMPASTO_ENDPOINT": "tcp://127.0.0.1:9", "IMPASTO_CURVE_CLIENT_KEY": str(secret),
+           "IMPASTO_CURVE_SERVER_KEY": str(server_pub)}
+    if problem == "missing":
+        env["IMPASTO_CURVE_CLIENT_KEY"] = str(tmp_path / "keys" / "gone.key_secret")
+        fix = "`impasto keys DIR` makes a pair"
+    elif problem == "world-readable":
+        os.chmod(secret, 0o644)
+        fix = f"chmod 600 {secret}"
+    else:
+        env["IMPASTO_CURVE_SERVER_KEY"] = ""
+        fix = "IMPASTO_CURVE_SERVER_KEY is not"
+    r = run("status", "--timeout", "1", env=env)
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, r.stderr
+    assert r.stderr.startswith("impasto: IMPASTO_CURVE_") and fix in r.stderr
+
+
+def test_the_result_replaces_the_old_file_whole_and_keeps_its_mode(tmp_path, rng):
+    from impasto_daemon.cli.image_io import write_image
+
+    out = tmp_path / "out.png"
+    out.write_bytes(b"old")
+    os.chmod(out, 0o640)
+    picture = smooth_image(rng, 20, 30, 4)
+    write_image(out, picture)
+    assert np.array_equal(np.asarray(Image.open(out)), picture)
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]  # no temporary left
+
+
+@pytest.fixture
+def tiny_filesystem(tmp_path):
+    """A real 200 KiB tmpfs, so a write really runs out of space."""
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=200k", "tmpfs", str(mnt)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", str(mnt)], check=True)
+
+
+def test_a_full_disk_leaves_the_previous_result_untouched_and_no_temporary(tiny_filesystem, rng):
+    from impasto_daemon.cli.image_io import ImageFileError, write_image
+
+    out = tiny_filesystem / "out.png"
+    Image.fromarray(smooth_image(rng, 24, 24, 4)).save(out)
+    good = out.read_bytes()
+    fd = os.open(tiny_filesystem / "filler", os.O_WRONLY | os.O_CREAT)
+    try:  # fill the disk to the last block
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError as exc:
+        assert exc.errno == errno.ENOSPC
+    finally:
+        os.close(fd)
+    os.truncate(tiny_filesystem / "filler", os.path.getsize(tiny_filesystem / "filler") - 4096)
+    noise = rng.integers(0, 256, (64, 64, 4), dtype=np.uint8)  # ~16 KiB as PNG: cannot fit
+    with pytest.raises(ImageFileError, match="No space left on device.*previous file is "
+                                             "unchanged"):
+        write_image(out, noise)
+    assert out.read_bytes() == good
+    assert sorted(p.name for p in tiny_filesystem.iterdir()) == ["filler", "out.png"]
+
+
+def test_quiet_silences_progress_but_never_a_failure():
+    import io
+
+    from impasto_daemon.cli.progress_bar import ProgressBar
+    from impasto_wire.progress import ProgressEvent
+
+    quiet = io.StringIO()
+    bar = ProgressBar(stream=quiet, enabled=False)
+    bar.update(ProgressEvent(stage="optimising", fraction=0.5, scale=1, scales=2, step=3,
+                             steps=10))
+    bar.close("done in 1.0s")
+    assert quiet.getvalue() == ""
+    bar.fail("impasto: the loss became NaN/infinite\n(lower the style weight)")
+    assert quiet.getvalue() == "impasto: the loss became NaN/infinite (lower the style weight)\n"
+
+
+def test_the_bar_draws_the_time_fraction_scale_step_and_eta():
+    import io
+
+    from impasto_daemon.cli.progress_bar import ProgressBar
+    from impasto_wire.progress import ProgressEvent
+
+    log = io.StringIO()
+    bar = ProgressBar(stream=log, width=10)
+    bar.update(ProgressEvent(stage="optimising", fraction=0.42, eta=130.0, scale=2, scales=3,
+                             step=4, steps=50, loss=1.5, elapsed=12.0))
+    line = log.getvalue()
+    assert line.startswith("[####......]  42% optimising scale 2/3 step 4/50 loss 1.5")
+    assert line.rstrip().endswith("eta 2m10s")

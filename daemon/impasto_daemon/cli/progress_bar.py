@@ -17,7 +17,11 @@ def done_line(stats: Mapping[str, Any]) -> str:
 
 
 class ProgressBar:
-    """Redraws in place on a terminal; on a pipe or log prints a line every 10 %."""
+    """Redraws in place on a terminal; on a pipe or log prints a line every 10 %.
+
+    ``enabled=False`` (``-q``) silences progress and the closing summary only: a failure is
+    always told, one line on the stream, through ``fail``.
+    """
 
     def __init__(self, stream: TextIO = sys.stderr, enabled: bool = True, width: int = 30) -> None:
         self.stream = stream
@@ -26,6 +30,7 @@ class ProgressBar:
         self.tty = stream.isatty()
         self._last_decile = -1
         self._last_draw = 0.0
+        self._open_line = False  # a tty line drawn with \r and not yet ended
 
     def update(self, event: ProgressEvent) -> None:
         """Draw one event: the share of the job's time done, where it is, and the time left."""
@@ -48,6 +53,7 @@ class ProgressBar:
                 self.stream.write("\r" + line + "\x1b[K")
                 self.stream.flush()
                 self._last_draw = now
+                self._open_line = True
         else:
             decile = int(fraction * 10)
             if decile != self._last_decile:
@@ -55,11 +61,22 @@ class ProgressBar:
                 self.stream.write(line + "\n")
                 self.stream.flush()
 
+    def _end_line(self) -> None:
+        if self._open_line:
+            self.stream.write("\n")
+            self._open_line = False
+
     def close(self, message: str = "") -> None:
+        """End the bar with a summary (``done in ...``); nothing at all under ``-q``."""
         if not self.enabled:
             return
-        if self.tty:
-            self.stream.write("\n")
+        self._end_line()
         if message:
             self.stream.write(message + "\n")
+        self.stream.flush()
+
+    def fail(self, message: str) -> None:
+        """End the bar and say what went wrong, in one line, even under ``-q``."""
+        self._end_line()
+        self.stream.write(message.replace("\n", " ") + "\n")
         self.stream.flush()

@@ -21,7 +21,8 @@ from impasto_wire.launcher import ensure_daemon, log_path
 from impasto_wire.progress import ProgressEvent
 
 from . import exit_codes
-from .progress_bar import done_line
+from .image_io import ImageFileError, read_inputs
+from .progress_bar import ProgressBar, done_line
 
 # daemon error code -> exit status of the command line
 _EXIT_FOR_CODE = {
@@ -140,12 +141,19 @@ def _duration(seconds: float) -> str:
 
 
 def cancel_cmd(args: argparse.Namespace) -> int:
+    if not 0 < len(args.job_id) <= P.MAX_ID_LENGTH:  # the daemon could not even name it back
+        _err(f"a job id has 1 to {P.MAX_ID_LENGTH} characters, this one {len(args.job_id)}; "
+             "`impasto status` lists the running and queued ids")
+        return exit_codes.USAGE
     try:
         with _client(args) as c:
             done = c.cancel(args.job_id, timeout=max(args.timeout, 10.0))
     except DaemonUnavailable as exc:
         _err(str(exc))
         return exit_codes.DAEMON_UNAVAILABLE
+    except DaemonError as exc:
+        _err(exc.message)
+        return exit_codes.FAILED
     if not done:
         _err(f"job {args.job_id} is not queued or running")
         return exit_codes.FAILED
@@ -186,9 +194,13 @@ def _raw(pixels: np.ndarray) -> tuple[Image, np.ndarray]:
     return Image(w, h, c), pixels
 
 
-def stylize_via_daemon(args: argparse.Namespace, content: np.ndarray, styles: list[np.ndarray],
-                       settings: Any, bar: Any) -> tuple[int, np.ndarray | None]:
-    """``impasto stylize`` through the daemon (started if needed): (exit code, RGBA or None)."""
+def stylize_via_daemon(args: argparse.Namespace, settings: Any, bar: ProgressBar
+                       ) -> tuple[int, np.ndarray | None]:
+    """``impasto stylize`` through the daemon (started if needed): (exit code, RGBA or None).
+
+    The input files are decoded only after the daemon's ``hello`` announced its pixel limit,
+    so an image it would refuse is refused here from its header, quoting that limit.
+    """
     endpoint = getattr(args, "endpoint", None) or discover_endpoint()
     try:
         if ensure_daemon(endpoint):
@@ -204,6 +216,12 @@ def stylize_via_daemon(args: argparse.Namespace, content: np.ndarray, styles: li
                 if m.get("name") == settings.model and m.get("random"):
                     _err(f"warning: the daemon runs {m.get('label')}; the result shows no real "
                          "style")
+            limits = c.limits or P.Limits()  # hello() has set it
+            try:
+                content, styles = read_inputs(args.content, args.styles, limits.max_pixels)
+            except ImageFileError as exc:
+                bar.fail(f"impasto: {exc}")
+                return exc.exit_code, None
             image, pixels = _raw(content)
             job_id = c.submit([(image, pixels)],
                               [Style(*_raw(s)) for s in styles], settings.to_dict())
@@ -211,20 +229,20 @@ def stylize_via_daemon(args: argparse.Namespace, content: np.ndarray, styles: li
                 ev = c.wait(job_id, on_progress=lambda e: _show(bar, e))
             except KeyboardInterrupt:
                 c.cancel(job_id)
-                bar.close("cancelled")
+                bar.fail("impasto: cancelled")
                 return exit_codes.CANCELLED, None
             out_image, frame = ev.images()[0]
             result = np.frombuffer(frame, np.uint8).reshape(out_image.shape).copy()
             bar.close(f"{done_line(ev.header['stats'][0])}, job {job_id}")
             return exit_codes.OK, result
-    except JobCancelled:
-        bar.close("cancelled")
+    except JobCancelled as exc:
+        bar.fail(f"impasto: {exc.message}")
         return exit_codes.CANCELLED, None
     except DaemonUnavailable as exc:
-        bar.close(f"impasto: {exc}")
+        bar.fail(f"impasto: {exc}")
         return exit_codes.DAEMON_UNAVAILABLE, None
     except DaemonError as exc:
-        bar.close(f"impasto: {exc.message}")
+        bar.fail(f"impasto: {exc.message}")
         return _EXIT_FOR_CODE.get(exc.code, exit_codes.FAILED), None
 
 

@@ -9,9 +9,11 @@ import threading
 
 import numpy as np
 
+from impasto_wire.protocol import Limits
+
 from ..settings import StyleSettings
 from . import exit_codes
-from .image_io import ImageFileError, read_image, write_image
+from .image_io import ImageFileError, check_writable, image_size, read_inputs, write_image
 from .progress_bar import ProgressBar, done_line
 
 DEFAULTS = StyleSettings()
@@ -116,25 +118,33 @@ def run(args: argparse.Namespace) -> int:
         print(f"impasto: {exc}", file=sys.stderr)
         return exit_codes.USAGE
     try:
-        content = read_image(args.content)
-        styles = [read_image(s) for s in args.styles]
+        # before any work: a job whose result cannot be written, or whose inputs are not
+        # images, is refused now rather than after minutes of optimisation
+        check_writable(args.output)
+        for path in [args.content, *args.styles]:
+            image_size(path)
     except ImageFileError as exc:
         print(f"impasto: {exc}", file=sys.stderr)
-        return exit_codes.BAD_IMAGE
+        return exc.exit_code
     bar = ProgressBar(enabled=not args.quiet)
     if args.local:
+        try:
+            content, styles = read_inputs(args.content, args.styles, Limits().max_pixels)
+        except ImageFileError as exc:
+            bar.fail(f"impasto: {exc}")
+            return exc.exit_code
         code, result = _run_local(args, content, styles, settings, bar)
     else:
         from .remote_cmds import stylize_via_daemon
 
-        code, result = stylize_via_daemon(args, content, styles, settings, bar)
+        code, result = stylize_via_daemon(args, settings, bar)
     if result is None:
         return code
     try:
         write_image(args.output, result)
     except ImageFileError as exc:
-        print(f"impasto: {exc}", file=sys.stderr)
-        return exit_codes.BAD_IMAGE
+        bar.fail(f"impasto: {exc}")
+        return exc.exit_code
     return code
 
 
@@ -153,7 +163,7 @@ def _run_local(
     try:
         engine = StyleEngine(device=args.device, weights=args.weights, models=(settings.model,))
     except (WeightsError, ValueError) as exc:
-        print(f"impasto: {exc}", file=sys.stderr)
+        bar.fail(f"impasto: {exc}")
         return (exit_codes.WEIGHTS if isinstance(exc, WeightsError) else exit_codes.USAGE), None
     info = engine.weights_info[settings.model]
     if info.is_random:
@@ -162,13 +172,13 @@ def _run_local(
     try:
         rgba, stats = engine.stylize(content, styles, settings, bar.update, cancel, 0.1)
     except (KeyboardInterrupt, StyleCancelled):
-        bar.close("cancelled")
+        bar.fail("impasto: cancelled")
         return exit_codes.CANCELLED, None
     except OutOfMemory as exc:
-        bar.close(f"impasto: {exc}")
+        bar.fail(f"impasto: {exc}")
         return exit_codes.OUT_OF_MEMORY, None
     except StyleDiverged as exc:
-        bar.close(f"impasto: {exc}")
+        bar.fail(f"impasto: {exc}")
         return exit_codes.DIVERGED, None
     bar.close(done_line(dataclasses.asdict(stats)))
     return exit_codes.OK, rgba
