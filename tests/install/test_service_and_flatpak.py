@@ -4,9 +4,9 @@
   calls it makes, and that --uninstall disables and removes it;
 * a Flatpak GIMP (a stub ``flatpak`` whose ``run --command=python3 org.gimp.GIMP`` is the GIMP
   root's Python 3.13 without zmq/msgpack, as a Flatpak's bundled Python is): the profile is found
-  under ~/.var/app, wheels are vendored for that Python, no daemon command is written (a sandbox
-  cannot start host programs), the sandbox is given the daemon's socket folder, and doctor checks
-  it all; --uninstall withdraws the permission.
+  under ~/.var/app, wheels are vendored for that Python, no daemon configuration is named beside
+  the plug-in (a sandbox cannot start host programs), the sandbox is given the daemon's socket
+  folder, and doctor checks it all; --uninstall withdraws the permission.
 
 What the stand-ins cannot show (a real systemd starting the daemon, a real Flatpak sandbox) is
 listed in docs/INSTALL.md.
@@ -28,6 +28,8 @@ from install_helpers import (
     stub_command,
 )
 
+from impasto_wire import daemon_config
+
 UNIT = "impasto-daemon.service"
 
 
@@ -47,9 +49,11 @@ def test_systemd_user_unit_is_installed_enabled_and_removed(tmp_path):
     unit = home.home / ".config" / "systemd" / "user" / UNIT
     text = unit.read_text()
     exec_start = [line for line in text.splitlines() if line.startswith("ExecStart=")]
-    assert exec_start == [
-        f"ExecStart={VENV}/bin/impasto-daemon --endpoint ipc://%t/impasto/daemon.sock "
-        "--weights random --model vgg19,vgg16"], text
+    config = home.home / ".config" / "impasto" / "daemon.toml"
+    assert exec_start == [f"ExecStart={VENV}/bin/impasto-daemon --config {config}"], text
+    cfg = daemon_config.load(config)
+    assert cfg.models == ["vgg19", "vgg16"]
+    assert cfg.weights == {"vgg19": "random", "vgg16": "random"}
     for line in ("Restart=on-failure", "RestartPreventExitStatus=2 3 4",
                  "WantedBy=default.target"):
         assert line in text.splitlines(), text
@@ -95,7 +99,7 @@ esac"""
     assert (plugin / "impasto-stylize.py").is_file() and (plugin / "impasto_wire").is_dir()
     assert f"GIMP profile {profile} (flatpak)" in proc.stdout, show(proc)
     assert "lacks: zmq msgpack" in proc.stdout and "vendored for Python 3.13" in proc.stdout
-    assert not (plugin / "daemon-command").exists(), "a sandboxed GIMP cannot start the daemon"
+    assert not (plugin / "daemon-config").exists(), "a sandboxed GIMP cannot start the daemon"
     assert "Flatpak GIMP cannot start the daemon itself" in proc.stdout  # no systemd here
     calls = log.read_text().splitlines()
     assert "override --user --filesystem=xdg-run/impasto:create org.gimp.GIMP" in calls, calls

@@ -17,7 +17,14 @@ from impasto_wire import Client, DaemonError, DaemonUnavailable, Image, JobCance
 from impasto_wire import protocol as P
 from impasto_wire.curve import CurveKeyError, create_key_pair
 from impasto_wire.endpoints import discover_endpoint
-from impasto_wire.launcher import ensure_daemon, log_path
+from impasto_wire.launcher import (
+    EXIT_WEIGHTS,
+    DaemonExited,
+    configured_endpoint,
+    ensure_daemon,
+    log_path,
+    start_hint,
+)
 from impasto_wire.progress import ProgressEvent
 
 from . import exit_codes
@@ -85,6 +92,7 @@ def status_cmd(args: argparse.Namespace) -> int:
             st = c.status()
     except DaemonUnavailable as exc:
         _err(str(exc))
+        _err(f"the configured daemon starts with: {start_hint()}")
         return exit_codes.DAEMON_UNAVAILABLE
     except DaemonError as exc:
         _err(str(exc))
@@ -201,12 +209,14 @@ def stylize_via_daemon(args: argparse.Namespace, settings: Any, bar: ProgressBar
     The input files are decoded only after the daemon's ``hello`` announced its pixel limit,
     so an image it would refuse is refused here from its header, quoting that limit.
     """
-    endpoint = getattr(args, "endpoint", None) or discover_endpoint()
+    endpoint = getattr(args, "endpoint", None) or configured_endpoint()
     try:
         if ensure_daemon(endpoint):
             _err(f"started the daemon at {endpoint} (log: {log_path()})")
     except DaemonUnavailable as exc:
         _err(str(exc))
+        if isinstance(exc, DaemonExited) and exc.status == EXIT_WEIGHTS:
+            return exit_codes.WEIGHTS, None
         return exit_codes.DAEMON_UNAVAILABLE, None
     job_id = None
     try:

@@ -73,15 +73,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--seed", type=int, default=DEFAULTS.seed,
                    help="random seed; the same seed gives the same picture (default %(default)s)")
     m = p.add_argument_group("model and device")
-    m.add_argument("--model", choices=("vgg19", "vgg16"), default=DEFAULTS.model,
-                   help="network (default %(default)s)")
+    m.add_argument("--model", choices=("vgg19", "vgg16"), default=None,
+                   help="network (default: the daemon configuration's first model, else "
+                        f"{DEFAULTS.model})")
     m.add_argument("--pooling", choices=("avg", "max"), default=DEFAULTS.pooling,
                    help="pooling layers (default %(default)s, smoother results)")
     m.add_argument("--device", default="auto",
                    help="auto, cpu, cuda or cuda:N; with --local only (default %(default)s)")
-    m.add_argument("--weights", default="torchvision",
+    m.add_argument("--weights", default=None,
                    help="torchvision, random (a demo, not a real model) or a .pth file; "
-                        "with --local only (default %(default)s)")
+                        "with --local only: the daemon loads what its configuration says "
+                        "(default: the configuration's weights, else torchvision)")
     m.add_argument("--local", action="store_true",
                    help="run in this process instead of through the daemon")
     m.add_argument("--endpoint", default=None,
@@ -111,6 +113,21 @@ def settings_from_args(args: argparse.Namespace) -> StyleSettings:
 
 
 def run(args: argparse.Namespace) -> int:
+    from impasto_wire import DaemonUnavailable
+    from impasto_wire.launcher import configured_defaults
+
+    if args.weights is not None and not args.local:
+        print("impasto: --weights applies to --local runs only; the daemon loads the weights "
+              "its configuration names (docs/CONFIG.md): add --local, or change the "
+              "configuration and restart the daemon (impasto stop)", file=sys.stderr)
+        return exit_codes.USAGE
+    try:
+        default_model, configured_weights = configured_defaults()
+    except DaemonUnavailable as exc:  # an unreadable configuration file
+        print(f"impasto: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
+    args.model = args.model or default_model
+    args.weights = args.weights or configured_weights
     try:
         settings = settings_from_args(args)
         settings.blend_for(len(args.styles))
