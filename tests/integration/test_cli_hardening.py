@@ -47,9 +47,11 @@ def one_line(stderr: str) -> str:
 
 
 def env_without_endpoint(**extra: str) -> dict[str, str]:
+    """This environment without any endpoint, key or configuration file the user may have."""
     env = {k: v for k, v in os.environ.items()
            if k not in (E.ENV_ENDPOINT, "XDG_RUNTIME_DIR", "IMPASTO_CURVE_CLIENT_KEY",
-                        "IMPASTO_CURVE_SERVER_KEY")}
+                        "IMPASTO_CURVE_SERVER_KEY", "IMPASTO_CONFIG")}
+    env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
     env.update(extra)
     return env
 
