@@ -223,6 +223,25 @@ def impasto(gimp, daemon):
     gimp.remove_plugin("impasto-stylize")
 
 
+def kill_plugin(impasto: Impasto) -> bool:
+    """SIGKILL the running impasto-stylize plug-in, as GIMP's progress-bar cancel button does
+    (``gimp_plug_in_close(plug_in, TRUE)``). True when one was found."""
+    needle = f"{impasto.path(impasto.gimp.profile)}/plug-ins/impasto-stylize/".encode()
+    killed = False
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read()
+        except OSError:
+            continue
+        if needle in cmdline:
+            os.kill(int(pid), signal.SIGKILL)
+            killed = True
+    return killed
+
+
 def trace_lines(log: str) -> list[str]:
     """The plug-in's IMPASTO_DEBUG lines, without their prefix."""
     prefix = "impasto-stylize: "

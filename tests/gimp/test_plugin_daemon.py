@@ -17,6 +17,7 @@ from plugin_fixtures import (
     DAEMON_BIN,
     Client,
     free_port,
+    kill_plugin,
     pattern,
     start_daemon,
     trace_lines,
@@ -138,24 +139,14 @@ def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, t
 def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):
     """GIMP's cancel button SIGKILLs the plug-in (gimp_plug_in_close(plug_in, TRUE)): the daemon
     must notice that its client vanished and stop the job."""
-    needle = f"{impasto.path(impasto.gimp.profile)}/plug-ins/impasto-stylize/".encode()
     killed: dict[str, float] = {}
 
-    def kill_plugin() -> None:
-        for pid in os.listdir("/proc"):
-            if not pid.isdigit():
-                continue
-            try:
-                with open(f"/proc/{pid}/cmdline", "rb") as f:
-                    cmdline = f.read()
-            except OSError:
-                continue
-            if needle in cmdline:
-                os.kill(int(pid), signal.SIGKILL)
-                killed["at"] = time.monotonic()
+    def kill() -> None:
+        if kill_plugin(impasto):
+            killed["at"] = time.monotonic()
 
     cancelled_before = daemon.status()["jobs"]["cancelled"]
-    watcher = when_running(daemon, kill_plugin)
+    watcher = when_running(daemon, kill)
     res = impasto.run(one_layer_run(style, f", {LONG_JOB}"), timeout=120)
     watcher.join(5)
     assert "at" in killed, res.log

@@ -1,5 +1,7 @@
 """The INTERACTIVE dialog on a virtual X display (Xvfb): it opens with the last values, shows
-the daemon's device and weights, OK runs the job and saves the values, Cancel changes nothing.
+the daemon's device and weights, OK runs the job and saves the values, Cancel changes nothing;
+it offers only the networks the daemon has, refuses OK without a style (staying open), and the
+live preview window shows the picture forming and leaves nothing behind when cancelled.
 
 GIMP itself stays headless (gimp-console); only the plug-in's GimpUi dialog uses the display.
 Skipped where Xvfb or xdotool is not installed (apt-get install xvfb xdotool).
@@ -12,12 +14,16 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 from PIL import Image
-from plugin_fixtures import pattern, trace_lines
+from plugin_fixtures import kill_plugin, pattern, trace_lines
 
 TITLE = "Neural Style Transfer"
+PREVIEW_TITLE = "Impasto — painting"
 LAST_VALUES = "GimpProcedureConfigRun-plug-in-impasto-stylize.last"
 
 pytestmark = pytest.mark.skipif(
@@ -45,35 +51,93 @@ def display():
     xvfb.wait()
 
 
-def press_keys(display: str, keys: list[str], log: list[str]) -> threading.Thread:
-    """In the background: for each key, wait for the dialog, focus it, press the key, and wait
-    until it is gone."""
+def windows(display: str, title: str = TITLE) -> list[str]:
+    r = subprocess.run(["xdotool", "search", "--name", title], capture_output=True, text=True,
+                       env={**os.environ, "DISPLAY": display})
+    return r.stdout.split()
+
+
+@dataclass
+class Step:
+    """Press ``key`` in the window titled ``title`` once it is there (and ``ready()`` is true);
+    ``closes``: wait until the window is gone, else check a moment later that it stayed."""
+
+    key: str
+    title: str = TITLE
+    closes: bool = True
+    ready: Callable[[], bool] = lambda: True
+    #: done instead of pressing ``key`` (which then only names the step in the log)
+    action: Callable[[], object] | None = None
+
+
+def press_keys(display: str, steps: list[Step | str], log: list[str]) -> threading.Thread:
+    """In the background, each step in turn; ``log`` gets "KEY" (closed) or "KEY stayed"."""
     env = {**os.environ, "DISPLAY": display}
 
-    def windows() -> list[str]:
-        r = subprocess.run(["xdotool", "search", "--name", TITLE], env=env,
-                           capture_output=True, text=True)
-        return r.stdout.split()
-
     def work() -> None:
-        for key in keys:
-            deadline = time.monotonic() + 60
-            while not windows() and time.monotonic() < deadline:
+        for step in steps:
+            step = Step(step) if isinstance(step, str) else step
+            deadline = time.monotonic() + 90
+            while not (windows(display, step.title) and step.ready()) \
+                    and time.monotonic() < deadline:
                 time.sleep(0.2)
-            found = windows()
+            found = windows(display, step.title)
             if not found:
-                log.append(f"no dialog for {key}")
+                log.append(f"no window {step.title!r} for {step.key}")
                 return
             time.sleep(0.7)  # let GTK finish mapping it
-            subprocess.run(["xdotool", "windowfocus", "--sync", found[0]], env=env)
-            subprocess.run(["xdotool", "key", key], env=env)
-            log.append(key)
-            while windows() and time.monotonic() < deadline:
-                time.sleep(0.2)
+            if step.action is not None:
+                step.action()
+            else:
+                subprocess.run(["xdotool", "windowfocus", "--sync", found[0]], env=env)
+                subprocess.run(["xdotool", "key", step.key], env=env)
+            if step.closes:
+                while windows(display, step.title) and time.monotonic() < deadline:
+                    time.sleep(0.2)
+                log.append(step.key)
+            else:
+                time.sleep(1.5)
+                log.append(step.key + (" stayed" if windows(display, step.title) else " closed"))
 
     t = threading.Thread(target=work, daemon=True)
     t.start()
     return t
+
+
+@pytest.fixture()
+def last_values(impasto):
+    """Write the dialog's last values (what GIMP restores when it opens); removed afterwards."""
+    settings = impasto.gimp.profile / "plug-in-settings"
+    settings.mkdir(exist_ok=True)
+    last = settings / LAST_VALUES
+
+    def write(*lines: str) -> Path:
+        last.write_text("# settings\n\n" + "\n".join(lines) + "\n\n# end of settings\n")
+        return last
+
+    yield write
+    last.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="module")
+def dialog_style(impasto):
+    style = impasto.xchg / "dialog-style.png"
+    Image.frombytes("RGBA", (32, 32), pattern(32, 32, seed=5)).save(style)
+    return impasto.path(style)
+
+
+def interactive_run(runs: int = 1) -> str:
+    """Batch code: ``runs`` INTERACTIVE runs on a fresh image; emits results, layers, whether
+    the source is intact and whether undo is still on."""
+    return f"""
+        img = Gimp.Image.new(40, 32, Gimp.ImageBaseType.RGB)
+        src = make_layer(img, "Photo", 40, 32, pattern(40, 32, 3))
+        results = [stylize(img, [src], run_mode=Gimp.RunMode.INTERACTIVE) for _ in range({runs})]
+        emit({{"results": results, "layers": [l.get_name() for l in img.get_layers()],
+               "intact": read_pixels(src) == pattern(40, 32, 3),
+               "undo": img.undo_is_enabled()}})
+        img.delete()
+    """
 
 
 def test_dialog_ok_runs_and_cancel_does_nothing(impasto, display):
@@ -109,3 +173,114 @@ def test_dialog_ok_runs_and_cancel_does_nothing(impasto, display):
     assert any("step 2/2" in t for t in trace)  # the dialog started from the last values
     # GIMP saved the values of the run that was OKed, for the next dialog and WITH_LAST_VALS
     assert "(iterations 2)" in saved and "(seed 7)" in saved and "dialog-style.png" in saved
+
+
+def test_dialog_offers_only_the_networks_the_daemon_has(impasto, display, last_values,
+                                                       dialog_style):
+    """The last run used VGG16, this daemon has only VGG19: the dialog starts on VGG19 (VGG16
+    greyed out) and OK paints, instead of closing and failing with "not loaded"."""
+    last_values(f'(style-file "file://{dialog_style}")', "(size 0)", "(iterations 2)",
+                '(model "vgg16")')
+    pressed: list[str] = []
+    keys = press_keys(display, ["Return"], pressed)
+    res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=120)
+    keys.join(10)
+    (got,) = res.data
+    trace = trace_lines(res.log)
+    assert pressed == ["Return"], (pressed, res.log)
+    assert got["results"][0]["status"] == "success", (got, res.log)
+    assert got["layers"] == ["Photo — dialog-style", "Photo"]
+    assert "dialog: network vgg16 is not available, starting on vgg19" in trace, trace
+    assert "dialog: networks offered ['vgg19'], chosen vgg19" in trace, trace
+    assert "dialog: second style weight greyed out" in trace, trace  # no second style chosen
+    for name in ("style-file", "style2-file"):
+        assert f"dialog: {name} lists ['Images', 'All files'], with preview" in trace, trace
+
+
+def test_ok_without_a_style_is_refused_inside_the_open_dialog(impasto, display, last_values):
+    last_values("(size 0)", "(iterations 2)")
+    pressed: list[str] = []
+    keys = press_keys(display, [Step("Return", closes=False), "Escape"], pressed)
+    res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=120)
+    keys.join(10)
+    (got,) = res.data
+    trace = trace_lines(res.log)
+    assert pressed == ["Return stayed", "Escape"], (pressed, res.log)
+    assert "dialog: OK refused: Choose a style image (a picture file, or a layer of an open " \
+           "image)." in trace, trace
+    assert got["results"][0]["status"] == "cancel", (got, res.log)
+    assert got["layers"] == ["Photo"] and got["intact"]
+
+
+def test_preview_window_shows_the_picture_forming_and_cancel_leaves_nothing(
+        impasto, display, last_values, dialog_style):
+    """The live preview: frames that change while the job runs, the time left in the progress
+    line; its Cancel stops the daemon's job and leaves the image as it was (one undo history,
+    no layer, the window gone)."""
+    daemon = impasto.daemon
+    last_values(f'(style-file "file://{dialog_style}")', "(size 0)", "(iterations 4000)")
+    cancelled_before = daemon.status()["jobs"]["cancelled"]
+    pressed: list[str] = []
+    keys = press_keys(display, ["Return", Step("Escape", title=PREVIEW_TITLE,
+                                               ready=painting_for_a_while(daemon))], pressed)
+    res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=180)
+    keys.join(10)
+    (got,) = res.data
+    trace = trace_lines(res.log)
+    assert pressed == ["Return", "Escape"], (pressed, res.log)
+    frames = [t for t in trace if t.startswith("preview: frame ")]
+    assert len(frames) >= 2, trace
+    assert len({f.rsplit(" crc ", 1)[1] for f in frames}) >= 2, frames  # the picture changes
+    assert all(" shown at 256x" in f for f in frames), frames  # fitted to the window's box
+    lines = [t for t in trace if t.startswith("progress: ")]
+    assert any("Painting 'Photo'" in t and ", eta " in t for t in lines), lines  # GIMP's bar
+    assert got["results"][0]["status"] == "cancel", (got, res.log)
+    assert got["layers"] == ["Photo"] and got["intact"] and got["undo"], got
+    assert "undo group start" not in trace and "preview: window closed by the plug-in" in trace
+    assert not windows(display, PREVIEW_TITLE)
+    assert_job_cancelled(daemon, cancelled_before)
+
+
+def test_gimps_own_cancel_takes_the_preview_window_with_it(impasto, display, last_values,
+                                                          dialog_style):
+    """GIMP's progress-bar cancel kills the plug-in: its preview window goes with it, the image
+    is untouched and the daemon drops the job of the client that vanished."""
+    daemon = impasto.daemon
+    last_values(f'(style-file "file://{dialog_style}")', "(size 0)", "(iterations 4000)")
+    cancelled_before = daemon.status()["jobs"]["cancelled"]
+    pressed: list[str] = []
+    steps = ["Return", Step("kill", title=PREVIEW_TITLE, ready=painting_for_a_while(daemon),
+                            action=lambda: kill_plugin(impasto))]
+    keys = press_keys(display, steps, pressed)
+    res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=180)
+    keys.join(10)
+    (got,) = res.data
+    assert pressed == ["Return", "kill"], (pressed, res.log)
+    assert any(t.startswith("preview: frame ") for t in trace_lines(res.log)), res.log
+    assert got["results"][0]["status"] != "success", (got, res.log)
+    assert got["layers"] == ["Photo"] and got["intact"] and got["undo"], got
+    assert not windows(display, PREVIEW_TITLE)
+    assert_job_cancelled(daemon, cancelled_before)
+
+
+def painting_for_a_while(daemon) -> Callable[[], bool]:
+    """Ready once the daemon's job has run a step, plus a few seconds of preview frames."""
+
+    def ready() -> bool:
+        running = daemon.status()["running"]
+        if not any(j.get("step", 0) >= 1 for j in running):
+            return False
+        time.sleep(4.0)
+        return True
+
+    return ready
+
+
+def assert_job_cancelled(daemon, cancelled_before: int) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        status = daemon.status()
+        if not status["running"] and status["jobs"]["cancelled"] == cancelled_before + 1:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"the daemon still runs the cancelled job: {daemon.status()}")

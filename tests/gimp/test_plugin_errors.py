@@ -22,6 +22,8 @@ def refused(impasto):
             "no_style": dict(),
             "model_not_loaded": dict(style_file={impasto.path(broken)!r}, model="vgg16"),
             "size_too_small": dict(style_file={impasto.path(broken)!r}, size=10),
+            "iterations_zero": dict(style_file={impasto.path(broken)!r}, iterations=0),
+            "style_missing": dict(style_file={impasto.path(impasto.xchg / "gone.png")!r}),
         }}
         for name, props in cases.items():
             img = Gimp.Image.new({W}, {H}, Gimp.ImageBaseType.RGB)
@@ -50,6 +52,8 @@ def refused(impasto):
     ("model_not_loaded", ["has VGG19 loaded, not VGG16", "impasto-daemon --model vgg19,vgg16"]),
     ("size_too_small", ["Size must be 0 (the layer's full size) or between 32"]),
     ("group_selected", ["'Folder' is a layer group"]),
+    ("iterations_zero", ["Iterations must be between 1 and 10000, not 0"]),
+    ("style_missing", ["gone.png' does not exist"]),
 ])
 def test_refusal_is_clear_and_changes_nothing(refused, case, words):
     out, log = refused
@@ -74,3 +78,14 @@ def test_missing_zmq_and_msgpack_are_named(impasto):
               "pip install --target", "vendor"):
         assert w in message, message
     assert n_layers == 1
+
+
+def test_script_refusals_reach_the_plugin_without_gobject_warnings(refused):
+    """iterations=0 and a style path that does not exist used to be stopped by GObject/GIMP
+    before the plug-in ran: a warning and a silent 300 iterations, or "<not transformable to
+    string>". Now both arrive and are refused in words."""
+    out, log = refused
+    for case in ("iterations_zero", "style_missing"):
+        assert "not transformable" not in (out[case]["result"]["message"] or "")
+    for noise in ("out of range", "not transformable", "is invalid or out of range"):
+        assert noise not in log, log

@@ -14,6 +14,12 @@ from . import options as O  # noqa: E402
 
 RW = GObject.ParamFlags.READWRITE
 RETURN_LAYERS = "layers"
+#: the style files' declared action. With OPEN, GIMP itself refuses a path that does not exist
+#: before the plug-in runs, with "<not transformable to string>" for a message; ANY lets it
+#: through so styles.from_file can say which file is missing. The dialog switches its own copy
+#: to OPEN (a chooser widget needs it): see ``FILE_ARGUMENTS`` and dialog.py.
+SCRIPT_FILE_ACTION = Gimp.FileChooserAction.ANY
+FILE_ARGUMENTS = ("style-file", "style2-file")
 
 
 def _choice(entries: tuple[tuple[str, str, str], ...]) -> Gimp.Choice:
@@ -32,13 +38,13 @@ def declare(procedure: Gimp.Procedure) -> None:
         _choice(O.STYLE_SOURCES), "file", RW)
     p.add_file_argument(
         "style-file", "Style _image", "The style picture: PNG, JPEG, WebP, TIFF, BMP, or any "
-        "file GIMP opens", Gimp.FileChooserAction.OPEN, True, None, RW)
+        "file GIMP opens", SCRIPT_FILE_ACTION, True, None, RW)
     p.add_layer_argument(
         "style-layer", "Style la_yer", "A layer of any open image to use as the style",
         True, RW)
     p.add_file_argument(
         "style2-file", "_Blend with a second style", "A second style picture blended with the "
-        "first", Gimp.FileChooserAction.OPEN, True, None, RW)
+        "first", SCRIPT_FILE_ACTION, True, None, RW)
     p.add_double_argument(
         "style2-weight", "Second style _weight", "The second style's share of the blend, in %",
         0.0, 100.0, 50.0, RW)
@@ -53,7 +59,8 @@ def declare(procedure: Gimp.Procedure) -> None:
         0, O.SIZE_MAX, O.SIZE_DEFAULT, RW)
     p.add_int_argument(
         "iterations", "It_erations", "Optimisation steps at the finest scale (more = more "
-        "converged, slower)", O.ITERATIONS_MIN, O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
+        "converged, slower); 0 is refused with a message", O.ITERATIONS_DECLARED_MIN,
+        O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
     p.add_choice_argument(
         "model", "_Network", "The VGG network that judges content and style",
         _choice(O.MODELS), "vgg19", RW)

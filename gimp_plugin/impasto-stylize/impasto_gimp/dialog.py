@@ -1,17 +1,28 @@
 """The interactive dialog: a GimpUi.ProcedureDialog over the procedure's own arguments (GIMP
 remembers the last values), plus one line saying which device and weights the daemon has.
 
+It cannot be filled wrongly: only the networks the daemon has loaded (or, with no daemon yet,
+the configured ones) can be chosen, and the choice starts on one of them; fields that do not
+apply are greyed out; the style choosers list image files (with a preview); OK with settings
+that cannot run shows the reason inside the dialog, which stays open.
+
 Imported only in INTERACTIVE mode: GimpUi needs a display (GIMP3.md, gotcha 10).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 import gi
 
 gi.require_version("Gimp", "3.0")
 gi.require_version("GimpUi", "3.0")
-from gi.repository import Gimp, GimpUi, GLib, GObject  # noqa: E402
+gi.require_version("Gtk", "3.0")
+gi.require_version("GdkPixbuf", "2.0")
+from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E402
 
+from . import arguments, configured, daemon_link  # noqa: E402
+from . import options as O  # noqa: E402
 from .debug import trace  # noqa: E402
 
 PLUGIN_BINARY = "impasto-stylize"
@@ -21,14 +32,28 @@ STYLE_FIELDS = ["style-source", "style-file", "style-layer", "style2-file", "sty
 PAINT_FIELDS = ["strength", "size", "iterations", "seed"]
 NETWORK_FIELDS = ["model", "pooling", "preserve-colors"]
 SLIDERS = ["strength", "style2-weight"]
+#: the chooser's preview thumbnail, in px
+THUMBNAIL = 160
 
 
-def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, daemon_line: str) -> bool:
-    """Show the dialog; True when the user pressed OK (the config then holds the choices)."""
+def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig,
+        welcome: dict[str, Any] | None) -> bool:
+    """Show the dialog; True when the user pressed OK on settings that can run (the config then
+    holds the choices), False when the dialog was cancelled."""
     GimpUi.init(PLUGIN_BINARY)
+    setup = configured.read()
+    loaded = None if welcome is None else [m.get("name", "") for m in welcome.get("models", ())]
+    offered = O.offered_models(loaded, setup.models)
+    _offer_models(config, offered, setup.default)
+    for name in arguments.FILE_ARGUMENTS:  # a chooser widget needs OPEN (see arguments.py)
+        Gimp.param_spec_file_set_action(config.find_property(name), Gimp.FileChooserAction.OPEN)
+    line = daemon_link.describe(welcome)
+    if welcome is None and setup.note:
+        line += f" ({setup.note})"
     dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
     try:
-        _daemon_label(dialog, daemon_line)
+        _daemon_label(dialog, line)
+        refusal = dialog.get_label("refusal", "", True, False)
         for slider in SLIDERS:
             dialog.get_spin_scale(slider, 1.0)
         dialog.fill_box("style-box", STYLE_FIELDS)
@@ -41,18 +66,48 @@ def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig, daemon_line: st
         dialog.get_label("network-title", "Network", False, False)
         dialog.fill_frame("network-frame", "network-title", False, "network-box")
         _link_style_source(dialog, config)
-        dialog.fill(["style-frame", "paint-frame", "network-frame", "daemon-info"])
-        trace(f"dialog: {daemon_line}")
+        _link_second_style(dialog, config)
+        for name in arguments.FILE_ARGUMENTS:
+            _image_chooser(dialog, name)
+        dialog.fill(["style-frame", "paint-frame", "network-frame", "daemon-info", "refusal"])
+        trace(f"dialog: {line}")
+        trace(f"dialog: networks offered {offered}, chosen {config.get_property('model')}")
     except Exception as exc:  # a layout call missing on this GIMP: fall back to the plain dialog
         trace(f"dialog: plain layout ({exc})")
         dialog.destroy()
         dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
-        _daemon_label(dialog, daemon_line)
+        _daemon_label(dialog, line)
+        refusal = dialog.get_label("refusal", "", True, False)
         dialog.fill(None)
     try:
-        return bool(dialog.run())
+        while dialog.run():
+            reason = _refusal(config, offered)
+            if reason is None:
+                return True
+            trace(f"dialog: OK refused: {reason}")
+            refusal.set_markup('<span foreground="#c01c28"><b>'
+                               f"{GLib.markup_escape_text(reason, -1)}</b></span>")
+        return False
     finally:
         dialog.destroy()
+
+
+def _refusal(config: Gimp.ProcedureConfig, offered: list[str]) -> str | None:
+    request = arguments.read(config)
+    return O.refusal(request.options, request.style_source, request.style_file is not None,
+                     request.style_layer is not None, offered)
+
+
+def _offer_models(config: Gimp.ProcedureConfig, offered: list[str], preferred: str | None) -> None:
+    """Start on a network that works, and grey out the others in the 'Network' choice."""
+    current = str(config.get_property("model"))
+    chosen = O.pick_model(offered, current, preferred)
+    if chosen != current:
+        config.set_property("model", chosen)
+        trace(f"dialog: network {current} is not available, starting on {chosen}")
+    choice = Gimp.param_spec_choice_get_choice(config.find_property("model"))
+    for name in O.model_names():
+        choice.set_sensitive(name, name in offered)
 
 
 def _daemon_label(dialog: GimpUi.ProcedureDialog, line: str) -> None:
@@ -70,3 +125,61 @@ def _link_style_source(dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureCon
         values = Gimp.ValueArray.new(1)
         values.append(GObject.Value(GObject.TYPE_STRING, value))
         dialog.set_sensitive_if_in(field, None, "style-source", values, True)
+
+
+def _link_second_style(dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureConfig) -> None:
+    """The second style's weight applies only once a second style is chosen."""
+
+    def update(*_args: object) -> None:
+        has_second = config.get_property("style2-file") is not None
+        dialog.set_sensitive("style2-weight", has_second, None, None, False)
+        trace(f"dialog: second style weight {'active' if has_second else 'greyed out'}")
+
+    config.connect("notify::style2-file", update)
+    update()
+
+
+def _image_chooser(dialog: GimpUi.ProcedureDialog, name: str) -> None:
+    """Image files first in the style chooser (all files one click away), with a thumbnail."""
+    widget = dialog.get_widget(name, GObject.TYPE_NONE)
+    button = _find(widget, Gtk.FileChooserButton)
+    if button is None:
+        trace(f"dialog: no file chooser button in {name}'s widget")
+        return
+    images = Gtk.FileFilter()
+    images.set_name("Images")
+    images.add_pixbuf_formats()
+    images.add_mime_type("image/*")
+    everything = Gtk.FileFilter()
+    everything.set_name("All files")
+    everything.add_pattern("*")
+    button.add_filter(images)
+    button.add_filter(everything)
+    button.set_filter(images)
+    thumbnail = Gtk.Image()
+    button.set_preview_widget(thumbnail)
+    button.connect("update-preview", _update_thumbnail, thumbnail)
+    trace(f"dialog: {name} lists {[f.get_name() for f in button.list_filters()]}, with preview")
+
+
+def _update_thumbnail(button: Gtk.FileChooser, thumbnail: Gtk.Image) -> None:
+    path = button.get_preview_filename()
+    try:
+        pixbuf = GdkPixbuf.Pixbuf.new_from_file_at_size(path, THUMBNAIL, THUMBNAIL) if path \
+            else None
+    except GLib.Error:
+        pixbuf = None
+    thumbnail.set_from_pixbuf(pixbuf)
+    button.set_preview_widget_active(pixbuf is not None)
+
+
+def _find(widget: Gtk.Widget | None, kind: type) -> Gtk.Widget | None:
+    """The first ``kind`` in ``widget``'s tree (GimpFileChooser wraps a GtkFileChooserButton)."""
+    if widget is None or isinstance(widget, kind):
+        return widget
+    if isinstance(widget, Gtk.Container):
+        for child in widget.get_children():
+            found = _find(child, kind)
+            if found is not None:
+                return found
+    return None

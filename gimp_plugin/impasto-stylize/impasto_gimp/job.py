@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import gi
 
@@ -23,6 +24,9 @@ from .messages import Cancelled, Failure, daemon_error, model_missing  # noqa: E
 from .options import OptionsError  # noqa: E402
 from .pixels import CHANNELS, read_rgba  # noqa: E402
 
+if TYPE_CHECKING:  # imported for real only in INTERACTIVE runs (it needs a display)
+    from .preview_window import PreviewWindow
+
 POLL_SLICE = 0.1  # seconds per wait: short, so progress and closed images are noticed quickly
 IMAGE_CHECK_EVERY = 1.0
 
@@ -31,10 +35,11 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
           drawables: Sequence[Gimp.Drawable], config: Gimp.ProcedureConfig) -> list[Gimp.Layer]:
     """Stylise the selected layers; returns the new layers. Raises Failure or Cancelled."""
     sources = layers.sources(drawables)
-    if run_mode == Gimp.RunMode.INTERACTIVE:
+    interactive = run_mode == Gimp.RunMode.INTERACTIVE
+    if interactive:
         from . import dialog  # GimpUi only here: it needs a display
 
-        if not dialog.run(procedure, config, daemon_link.describe(daemon_link.peek())):
+        if not dialog.run(procedure, config, daemon_link.peek()):
             raise Cancelled("dialog closed")
     request = arguments.read(config)
     opts = request.options
@@ -51,9 +56,15 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
     contents = [(Image(s.get_width(), s.get_height(), CHANNELS), read_rgba(s)) for s in sources]
     names = [s.get_name() for s in sources]
 
+    window = None
+    if interactive:  # the live preview (a window: see preview_window for why not a layer)
+        from .preview_window import PreviewWindow
+
+        window = PreviewWindow(f"{' + '.join(repr(n) for n in names)} in the style of "
+                               f"{' + '.join(repr(n) for n in style_names)}")
     link = daemon_link.DaemonLink()
     try:
-        link.connect(on_start=_starting, tick=Gimp.progress_pulse)
+        link.connect(on_start=_starting, tick=lambda: _tick(window))
         trace(f"daemon at {link.endpoint} on {link.device}, started here: {link.started}")
         if opts.model not in link.loaded_models():
             raise Failure(model_missing(opts.model, link.loaded_models()))
@@ -63,11 +74,14 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
         demo = link.is_demo(opts.model)
         _show((progress.DEMO_TAG if demo else "")
               + f"Sending {len(sources)} layer(s) to the daemon…")
-        job_id = link.submit(contents, style_list, opts.wire_settings(), style_names)
+        job_id = link.submit(contents, style_list, opts.wire_settings(), style_names,
+                             preview=progress.PREVIEW_BOX if window is not None else 0)
         trace(f"job {job_id} accepted: {len(sources)} layer(s), styles {style_names}")
-        result = _follow(link, image, names, style_names, demo)
+        result = _follow(link, image, names, style_names, demo, window)
     finally:
         link.close()
+        if window is not None:
+            window.close()
 
     if not image.is_valid():
         raise Cancelled("the image was closed before the result arrived; nothing was added")
@@ -86,6 +100,15 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
     return new
 
 
+def _tick(window: PreviewWindow | None) -> None:
+    """While the daemon starts: keep GIMP's bar and the preview window alive."""
+    Gimp.progress_pulse()
+    if window is not None:
+        window.pump()
+        if window.cancelled:
+            raise Cancelled("cancelled in the preview window while the daemon started")
+
+
 def _show(text: str) -> None:
     """Set the progress bar's text (and trace it: headless runs have no bar to look at)."""
     trace(f"progress: {text}")
@@ -98,12 +121,18 @@ def _starting() -> None:
 
 
 def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],
-            style_names: list[str], demo: bool) -> Event:
-    """Feed GIMP's progress bar until the job ends; return its ``result`` event."""
+            style_names: list[str], demo: bool, window: PreviewWindow | None) -> Event:
+    """Feed GIMP's progress bar and the preview window until the job ends; return its
+    ``result`` event."""
     shown_text, shown_fraction = "", -1.0
     next_check = time.monotonic() + IMAGE_CHECK_EVERY
     while True:
         ev = link.next_event(POLL_SLICE)
+        if window is not None:
+            window.pump()
+            if window.cancelled:
+                link.cancel()
+                raise Cancelled("cancelled in the preview window; the job was cancelled")
         if time.monotonic() >= next_check:
             next_check = time.monotonic() + IMAGE_CHECK_EVERY
             if not image.is_valid():  # closed while we wait: stop the daemon's work too
@@ -120,6 +149,12 @@ def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],
             if abs(frac - shown_fraction) >= 0.005:
                 Gimp.progress_update(frac)
                 shown_fraction = frac
+            if window is not None:
+                window.progress(frac, line)
+                frame = ev.preview()
+                if frame is not None:
+                    desc, pixels = frame
+                    window.show(desc.width, desc.height, desc.channels, bytes(pixels))
         elif ev.type == "result":
             return ev
         elif ev.type == "error":

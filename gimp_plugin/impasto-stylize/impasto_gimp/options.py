@@ -31,6 +31,9 @@ STRENGTH_PER_DECADE = 50.0
 
 SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
 ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = 1, 10000, 300
+#: the declared argument's lower bound: 0 reaches ``validate`` and is refused with a sentence
+#: (below a declared minimum GObject only warns and silently keeps the previous value)
+ITERATIONS_DECLARED_MIN = 0
 SEED_MAX = 2**31 - 1
 
 
@@ -79,7 +82,8 @@ class Options:
         if not ITERATIONS_MIN <= self.iterations <= ITERATIONS_MAX:
             raise OptionsError(
                 f"Iterations must be between {ITERATIONS_MIN} and {ITERATIONS_MAX}, "
-                f"not {self.iterations}."
+                f"not {self.iterations} (it is the number of optimisation steps at the finest "
+                "scale; 300 is the usual choice)."
             )
         _choice("Network", self.model, MODELS)
         _choice("Pooling", self.pooling, POOLINGS)
@@ -112,3 +116,49 @@ def _choice(what: str, value: str, allowed: tuple[tuple[str, str, str], ...]) ->
     names = [v for v, _, _ in allowed]
     if value not in names:
         raise OptionsError(f"{what} must be one of {', '.join(names)}, not {value!r}.")
+
+
+def model_names() -> list[str]:
+    return [v for v, _, _ in MODELS]
+
+
+def offered_models(loaded: list[str] | None, configured: list[str] | None) -> list[str]:
+    """The networks the dialog offers: what the running daemon has loaded, else what the
+    daemon configuration will load, else every network the plug-in knows (in MODELS order)."""
+    source = loaded if loaded is not None else configured
+    if source is None:
+        return model_names()
+    return [m for m in model_names() if m in source]
+
+
+def pick_model(offered: list[str], current: str, preferred: str | None = None) -> str:
+    """The network the dialog starts with: the last choice if it is offered, else the
+    configuration's default, else the first one offered."""
+    if current in offered:
+        return current
+    if preferred in offered:
+        return str(preferred)
+    return offered[0] if offered else current
+
+
+def refusal(opts: Options, style_source: str, has_file: bool, has_layer: bool,
+            offered: list[str]) -> str | None:
+    """Why OK cannot run these settings (shown inside the dialog), or None when they can."""
+    if style_source == "layer" and not has_layer:
+        return NO_STYLE_LAYER
+    if style_source != "layer" and not has_file and not has_layer:
+        return NO_STYLE_FILE
+    try:
+        opts.validate()
+    except OptionsError as exc:
+        return str(exc)
+    if not offered:
+        return "The daemon has no network loaded; see its log (impasto status)."
+    if opts.model not in offered:
+        return (f"{opts.model.upper()} is not loaded by the daemon; choose "
+                f"{' or '.join(m.upper() for m in offered)} as 'Network'.")
+    return None
+
+
+NO_STYLE_FILE = "Choose a style image (a picture file, or a layer of an open image)."
+NO_STYLE_LAYER = "Choose a style layer, or set 'Use style from' to 'Image file'."

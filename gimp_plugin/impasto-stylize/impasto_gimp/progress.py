@@ -47,3 +47,14 @@ def text(header: Mapping[str, Any], layer_names: Sequence[str], demo: bool = Fal
     else:
         line = f"Working on {which}…"
     return (DEMO_TAG if demo else "") + line
+
+
+#: the preview's long side on screen, and what the plug-in asks the daemon for
+PREVIEW_BOX = 256
+
+
+def preview_size(width: int, height: int, box: int = PREVIEW_BOX) -> tuple[int, int]:
+    """The on-screen size of a ``width`` x ``height`` preview: its long side ``box`` pixels
+    (small frames are enlarged, so the window keeps its size from frame to frame)."""
+    scale = box / max(1, width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))

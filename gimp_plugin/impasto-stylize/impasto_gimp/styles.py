@@ -16,6 +16,7 @@ from gi.repository import Gimp, Gio, GLib  # noqa: E402
 from impasto_wire import Style  # noqa: E402
 
 from .messages import Failure  # noqa: E402
+from .options import NO_STYLE_FILE, NO_STYLE_LAYER  # noqa: E402
 from .pixels import CHANNELS, read_rgba  # noqa: E402
 
 #: the largest style file read into memory (a style only needs a few megapixels)
@@ -56,6 +57,9 @@ def from_file(gfile: Gio.File, weight: float) -> tuple[Style, str]:
                           "style. Use a smaller picture (a few megapixels are plenty).")
         with open(path, "rb") as f:
             data = f.read()
+    except FileNotFoundError:
+        raise Failure(f"The style image '{path}' does not exist. Check the path, or choose "
+                      "another picture.") from None
     except OSError as exc:
         raise Failure(f"The style image '{path}' cannot be read: {exc.strerror}.") from None
     encoding = sniff_encoding(data[:32])
@@ -105,11 +109,11 @@ def gather(source: str, style_file: Gio.File | None, style_layer: Gimp.Layer | N
     use_layer = source == "layer" or (style_file is None and style_layer is not None)
     if use_layer:
         if style_layer is None:
-            raise Failure("Choose a style layer, or set 'Use style from' to 'Image file'.")
+            raise Failure(NO_STYLE_LAYER)
         first = from_layer(style_layer, weights[0])
     else:
         if style_file is None:
-            raise Failure("Choose a style image (a picture file, or a layer of an open image).")
+            raise Failure(NO_STYLE_FILE)
         first = from_file(style_file, weights[0])
     found = [first]
     if style2_file is not None:

@@ -1,0 +1,97 @@
+"""The live preview: a small window beside GIMP that shows the picture forming, the progress
+line (with the time left) and a Cancel button, for INTERACTIVE runs.
+
+Why a window and not a temporary layer: GIMP's own cancel button kills the plug-in
+(``gimp_plug_in_close(plug_in, TRUE)``) and GIMP then removes nothing a plug-in put into the
+image, so a preview layer would be left behind. A window dies with the plug-in, the image is
+only touched when the final layers are inserted (one undo step), and the daemon cancels the job
+of a client that vanished. Only used where GimpUi is initialised (GIMP3.md, gotcha 10).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("GdkPixbuf", "2.0")
+gi.require_version("GimpUi", "3.0")
+from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk  # noqa: E402
+
+from .debug import trace  # noqa: E402
+from .progress import PREVIEW_BOX, preview_size  # noqa: E402
+
+TITLE = "Impasto — painting"
+
+
+class PreviewWindow:
+    """The window; ``pump()`` must be called often (the plug-in has no GTK main loop running)."""
+
+    def __init__(self, what: str) -> None:
+        self.cancelled = False
+        self.frames = 0
+        self.window = Gtk.Dialog(title=TITLE, modal=False)
+        self.window.set_role("impasto-preview")
+        self.window.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+        self.window.connect("response", self._on_response)
+        self.window.connect("delete-event", self._on_delete)
+        box = self.window.get_content_area()
+        box.set_spacing(6)
+        box.set_border_width(12)
+        heading = Gtk.Label(label=what, xalign=0.0)
+        heading.set_line_wrap(True)
+        box.pack_start(heading, False, False, 0)
+        frame = Gtk.Frame()
+        self.image = Gtk.Image()
+        self.image.set_size_request(PREVIEW_BOX, PREVIEW_BOX)
+        frame.add(self.image)
+        box.pack_start(frame, True, True, 0)
+        self.bar = Gtk.ProgressBar(show_text=True)
+        self.bar.set_text("Starting…")
+        box.pack_start(self.bar, False, False, 0)
+        self.window.show_all()
+        try:
+            GimpUi.window_set_transient(self.window)  # above the image window it came from
+        except (AttributeError, GLib.Error) as exc:
+            trace(f"preview: not transient ({exc})")
+        trace(f"preview: window open ({what})")
+        self.pump()
+
+    def _on_response(self, _dialog: Gtk.Dialog, response: int) -> None:
+        self.cancelled = True
+        trace(f"preview: cancel pressed (response {response})")
+
+    def _on_delete(self, *_args: object) -> bool:
+        self.cancelled = True
+        trace("preview: window closed")
+        return True  # the run loop closes it after cancelling the job
+
+    def pump(self) -> None:
+        """Let GTK draw and handle clicks (non-blocking)."""
+        while Gtk.events_pending():
+            Gtk.main_iteration_do(False)
+
+    def progress(self, fraction: float, line: str) -> None:
+        self.bar.set_fraction(min(1.0, max(0.0, fraction)))
+        self.bar.set_text(line)
+
+    def show(self, width: int, height: int, channels: int, pixels: bytes) -> None:
+        """Show one preview frame (RGB or RGBA, 8 bits), scaled to the window's box."""
+        if channels not in (3, 4) or len(pixels) != width * height * channels:
+            trace(f"preview: ignored a {width}x{height}x{channels} frame of {len(pixels)} bytes")
+            return
+        pixbuf = GdkPixbuf.Pixbuf.new_from_bytes(
+            GLib.Bytes.new(pixels), GdkPixbuf.Colorspace.RGB, channels == 4, 8, width, height,
+            width * channels)
+        w, h = preview_size(width, height)
+        self.image.set_from_pixbuf(pixbuf.scale_simple(w, h, GdkPixbuf.InterpType.BILINEAR))
+        self.frames += 1
+        shown = self.image.get_pixbuf()  # what the widget holds, read back for the trace
+        crc = zlib.crc32(shown.get_pixels()) if shown is not None else 0
+        trace(f"preview: frame {self.frames} {width}x{height} shown at {w}x{h} crc {crc:08x}")
+
+    def close(self) -> None:
+        self.window.destroy()
+        self.pump()
+        trace("preview: window closed by the plug-in")
