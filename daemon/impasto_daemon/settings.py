@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+from impasto_wire.limits import MAX_ITERATIONS
+
 MODELS = ("vgg19", "vgg16")
 POOLINGS = ("avg", "max")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
-MAX_ITERATIONS = 10_000
 MIN_PROCESS_SIZE = 32
 MAX_PROCESS_SIZE = 16_384
 

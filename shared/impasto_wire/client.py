@@ -1,26 +1,39 @@
 """The client the GIMP plug-in, the command line and scripts share.
 
 One DEALER socket, not thread-safe (use a Client from one thread). Every wait has a timeout.
-While a job is active the client pings whenever the daemon has been quiet for ``ping_interval``;
-the daemon streams progress at least once a second, so more than ``dead_after`` seconds of
-silence means the daemon died and ``DaemonUnavailable`` is raised. ``poll(0)`` never blocks,
-which suits a GTK main loop; ``events()``/``wait()`` suit scripts.
+While a job is active the client pings every ``ping_interval``, naming its jobs; the daemon
+answers with their states and repeats the end of any that ended (so a client that was paused,
+or whose connection dropped, still learns that its job was cancelled and why). The daemon
+streams progress at least once a second, so more than ``dead_after`` seconds of silence while
+the client was itself running means the daemon died and ``DaemonUnavailable`` is raised.
+``poll(0)`` never blocks, which suits a GTK main loop; ``events()``/``wait()`` suit scripts.
+
+When nothing answers, a socket monitor tells apart: nothing listening, something that accepts
+connections but never completes the ZeroMQ handshake (a stopped daemon, another program), a
+failed CurveZMQ handshake (keys), and a daemon that is connected but does not answer (hung).
 """
 
 from __future__ import annotations
 
 import time
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import zmq
+from zmq.utils.monitor import recv_monitor_message
 
 from . import protocol as P
+from .admin_token import read_token
 from .curve import CurveClientKeys
 from .endpoints import discover_endpoint
+
+#: socket monitor events the diagnosis of an unanswered request reads
+_MONITORED = (zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
+              | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+              | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
 
 
 class DaemonUnavailable(Exception):
@@ -38,7 +51,12 @@ class DaemonError(Exception):
 
 
 class JobCancelled(DaemonError):
-    """The job ended with ``cancelled`` (by a client, or because its client vanished)."""
+    """The job ended with ``cancelled`` (by a client, or because its client vanished);
+    ``reason`` is the daemon's word for why ("cancel", "client_gone", ...)."""
+
+    def __init__(self, code: str, message: str, job_id: str = "", reason: str = "cancel") -> None:
+        super().__init__(code, message, job_id)
+        self.reason = reason
 
 
 @dataclass
@@ -126,11 +144,18 @@ class Client:
             curve = CurveClientKeys.from_env()
         if curve is not None:
             curve.apply(self._sock)
+        self._curve = curve is not None
+        self._monitor = self._sock.get_monitor_socket(_MONITORED)
+        self._seen_events: set[int] = set()
         self._sock.connect(self.endpoint)
+        self._token: str | None = None  # read when first needed (TCP only)
         self._pending: deque[Event] = deque()
+        self._inbox: deque[Event] = deque()  # events made from a pong's job states
         self._active: dict[str, float] = {}  # job id -> submit time, until its terminal event
+        self._ended: OrderedDict[str, None] = OrderedDict()  # recent terminal ids (de-duplicate)
         self._last_heard = time.monotonic()
         self._last_ping = 0.0
+        self._last_tick = time.monotonic()
         self._closed = False
 
     # --- requests -------------------------------------------------------------------------------
@@ -145,15 +170,17 @@ class Client:
         return ev.header
 
     def status(self, timeout: float | None = None) -> dict[str, Any]:
-        """Daemon, device, models, queue, running job and memory."""
+        """Daemon, device, models, queue, running job and memory. Other clients' job ids only
+        for the daemon's own user (``admin`` true in the reply; ``hidden_jobs`` counts the
+        rest)."""
         msg_id = new_id()
-        self._send(P.make_header(P.STATUS, msg_id), (), timeout)
+        self._send(P.make_header(P.STATUS, msg_id, token=self._admin_token()), (), timeout)
         return self._reply(msg_id, (P.STATUS_REPLY,), timeout).header
 
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
-        """Ask the daemon to shut down (accepted from local clients only)."""
+        """Ask the daemon to shut down (only its own user may: ipc, or the token on TCP)."""
         msg_id = new_id()
-        self._send(P.make_header(P.STOP, msg_id), (), timeout)
+        self._send(P.make_header(P.STOP, msg_id, token=self._admin_token()), (), timeout)
         return self._reply(msg_id, (P.STOPPING,), timeout).header
 
     def echo(self, images: Sequence[tuple[P.Image, Any]], timeout: float | None = None) -> Event:
@@ -173,7 +200,7 @@ class Client:
         for a retry never runs the job twice. A refusal raises DaemonError; progress, result,
         error and cancelled then arrive through ``poll``/``events``/``wait``.
         """
-        job_id = job_id or new_id()
+        job_id = self._checked_id(job_id or new_id())
         frames: list[Any] = []
         for i, (im, data) in enumerate(contents):
             frames.append(_bytes_view(data, im.nbytes, f"content {i}"))
@@ -188,24 +215,32 @@ class Client:
                                preview=int(preview) or None)
         self._check_local_limits(header, frames)
         self._send(header, frames, timeout)
-        self._active[job_id] = time.monotonic()
+        already = job_id in self._active  # a retry of a job still running here
+        self._active.setdefault(job_id, time.monotonic())
+        self._ended.pop(job_id, None)
         ev = self._wait(lambda e: e.job_id == job_id and e.type in
                         (P.ACCEPTED, P.ERROR, P.RESULT, P.CANCELLED),
                         self.timeout if timeout is None else timeout)
         if ev.type == P.ERROR:
-            self._active.pop(job_id, None)
+            if not already:
+                self._active.pop(job_id, None)
             raise DaemonError(ev.header["code"], ev.header["message"], job_id)
         if ev.type != P.ACCEPTED:  # a retried submit of a finished job: its outcome is replayed
             self._pending.append(ev)
         return job_id
 
     def cancel(self, job_id: str, timeout: float | None = None) -> bool:
-        """Cancel a queued or running job (anyone's). True once it stopped, False if unknown."""
-        self._send(P.make_header(P.CANCEL, job_id), (), timeout)
+        """Cancel a queued or running job: this client's own, or (as the daemon's own user:
+        ipc, or the token on TCP) anyone's. True once it stopped, False if unknown; DaemonError
+        ``forbidden`` for another client's job without that proof."""
+        self._checked_id(job_id)
+        self._send(P.make_header(P.CANCEL, job_id, token=self._admin_token()), (), timeout)
         ev = self._wait(lambda e: e.job_id == job_id and e.type in
                         (P.CANCELLED, P.RESULT, P.ERROR), timeout or max(self.timeout, 10.0))
         if ev.type == P.ERROR and ev.header.get("code") == P.UNKNOWN_JOB:
             return False
+        if ev.type == P.ERROR and ev.header.get("code") == P.FORBIDDEN:
+            raise DaemonError(P.FORBIDDEN, ev.header.get("message", ""), job_id)
         if job_id in self._active:
             self._pending.append(ev)  # our own job: events()/wait() still see its end
         return ev.type == P.CANCELLED
@@ -265,7 +300,10 @@ class Client:
                 return ev
             elif ev.type == P.CANCELLED:
                 why = ev.header.get("reason", "cancel")
-                raise JobCancelled("cancelled", f"job {job_id} was cancelled ({why})", job_id)
+                detail = ev.header.get("message")
+                text = f"job {job_id} was cancelled: {detail}" if detail else \
+                    f"job {job_id} was cancelled ({why})"
+                raise JobCancelled("cancelled", text, job_id, reason=why)
             elif ev.type == P.ERROR:
                 raise DaemonError(ev.header["code"], ev.header["message"], job_id)
         raise DaemonUnavailable(f"job {job_id} ended without a result")  # pragma: no cover
@@ -282,6 +320,11 @@ class Client:
                 self._sock.send(P.pack_header(P.make_header(P.BYE, new_id())), zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
+        try:
+            self._sock.disable_monitor()
+        except zmq.ZMQError:
+            pass
+        self._monitor.close(0)
         self._sock.close()
         if self._own_ctx:
             self._ctx.term()
@@ -298,23 +341,73 @@ class Client:
 
     # --- internals ------------------------------------------------------------------------------
 
-    def _unavailable(self, what: str) -> DaemonUnavailable:
+    def _unavailable(self, waited: float) -> DaemonUnavailable:
+        """Why nothing answered, as far as the socket monitor can tell."""
+        self._read_monitor()
+        seen, where = self._seen_events, self.endpoint
+        if zmq.EVENT_HANDSHAKE_FAILED_AUTH in seen:
+            return DaemonUnavailable(
+                f"the impasto daemon at {where} refused this client's CurveZMQ key: add the "
+                "public key of IMPASTO_CURVE_CLIENT_KEY to the daemon's --curve-allowed-keys "
+                "folder")
+        if seen & {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}:
+            if self._curve:
+                why = ("IMPASTO_CURVE_SERVER_KEY is probably not this daemon's public key, or the "
+                       "daemon does not use CurveZMQ")
+            else:
+                why = ("the daemon probably requires CurveZMQ: set IMPASTO_CURVE_CLIENT_KEY and "
+                       "IMPASTO_CURVE_SERVER_KEY")
+            return DaemonUnavailable(f"the ZeroMQ handshake with {where} failed: {why}")
+        if zmq.EVENT_HANDSHAKE_SUCCEEDED in seen:
+            return DaemonUnavailable(
+                f"the impasto daemon at {where} is connected but did not answer within "
+                f"{waited:.1f} s: it is probably hung or overloaded (see its log, or restart it)")
+        if zmq.EVENT_CONNECTED in seen:
+            return DaemonUnavailable(
+                f"something at {where} accepts connections but did not complete the ZeroMQ "
+                f"handshake within {waited:.1f} s: a hung or stopped daemon, or another program "
+                "on that port" + (" (or a CurveZMQ key mismatch)" if self._curve else ""))
         return DaemonUnavailable(
-            f"no impasto daemon {what} at {self.endpoint} "
-            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)"
-        )
+            f"no impasto daemon is listening at {where} "
+            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)")
+
+    def _read_monitor(self) -> None:
+        while True:
+            try:
+                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            except zmq.ZMQError:  # the monitor is gone (socket closing)
+                return
+            self._seen_events.add(int(event["event"]))
+
+    def _admin_token(self) -> str | None:
+        """The daemon's token for a loopback TCP endpoint (proof of being its user), if this
+        user can read it; nothing on ipc, where the private folder is the proof."""
+        if self._token is None:
+            self._token = read_token(self.endpoint)
+        return self._token
+
+    def _checked_id(self, job_id: str) -> str:
+        try:
+            return P.check_id(job_id, "a job id")
+        except P.ProtocolError as exc:
+            raise DaemonError(exc.code, exc.message, "") from None
 
     def _send(self, header: dict[str, Any], frames: Sequence[Any], timeout: float | None) -> None:
         t = self.timeout if timeout is None else timeout
         if not self._sock.poll(int(t * 1000), zmq.POLLOUT):
-            raise self._unavailable("is listening")
+            raise self._unavailable(t)
         try:
             self._sock.send_multipart(P.encode(header, frames), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
-            raise self._unavailable("is accepting messages") from None
+            raise self._unavailable(t) from None
 
     def _recv(self, timeout: float) -> Event | None:
-        """One message within ``timeout`` s (pongs count as life and are swallowed)."""
+        """One message within ``timeout`` s (pongs count as life: they are read for the states
+        of our jobs and swallowed; a repeated end of a job we already saw end is dropped)."""
+        if self._inbox:
+            return self._inbox.popleft()
         if not self._sock.poll(int(timeout * 1000), zmq.POLLIN):
             return None
         parts = self._sock.recv_multipart(copy=False)
@@ -325,16 +418,33 @@ class Client:
             raise DaemonError(exc.code,
                               f"unreadable reply from the daemon: {exc.message}") from None
         if msg.type == P.PONG:
-            return None
+            self._job_states(msg.header.get("jobs") or {})
+            return self._inbox.popleft() if self._inbox else None
+        if msg.type in P.TERMINAL_TYPES and msg.id in self._ended and msg.id not in self._active:
+            return None  # told again in answer to a ping that crossed the first telling
         return Event(msg.type, msg.id, msg.header, msg.frames)
+
+    def _job_states(self, states: Mapping[str, Any]) -> None:
+        """A job of ours the daemon does not know (any more) will never end by itself."""
+        for job_id, state in states.items():
+            if state == "unknown" and job_id in self._active:
+                self._inbox.append(Event(P.ERROR, job_id, P.error_header(
+                    job_id, P.UNKNOWN_JOB,
+                    f"the impasto daemon at {self.endpoint} no longer knows job {job_id} (was "
+                    "it restarted?); submit it again")))
 
     def _keepalive(self, check_alive: bool = True) -> None:
         """Ping every ``ping_interval`` while jobs are active (the daemon cancels the jobs of a
         client it stops hearing from); declare the daemon dead after ``dead_after`` s of
         silence."""
+        now = time.monotonic()
+        if now - self._last_tick > self.dead_after:
+            # we were not running (stopped, suspended, or the caller did not poll): silence
+            # meanwhile says nothing about the daemon; ask about our jobs at once instead
+            self._last_heard, self._last_ping = now, 0.0
+        self._last_tick = now
         if not self._active:
             return
-        now = time.monotonic()
         quiet = now - self._last_heard
         if check_alive and quiet > self.dead_after:
             jobs = ", ".join(sorted(self._active))
@@ -345,8 +455,10 @@ class Client:
             )
         if now - self._last_ping >= self.ping_interval:
             self._last_ping = now
+            jobs = list(self._active)[:P.MAX_PING_JOBS]
             try:
-                self._sock.send(P.pack_header(P.make_header(P.PING, new_id())), zmq.NOBLOCK)
+                self._sock.send(P.pack_header(P.make_header(P.PING, new_id(), jobs=jobs)),
+                                zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass  # not connected any more: silence will tell
 
@@ -360,7 +472,7 @@ class Client:
         while True:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                raise self._unavailable("answered in time")
+                raise self._unavailable(timeout or 0.0)
             if job_deadline is not None and now >= job_deadline:
                 raise TimeoutError("the job did not finish in time")
             self._keepalive(check_alive=deadline is None)
@@ -383,6 +495,9 @@ class Client:
     def _take(self, ev: Event) -> Event:
         if ev.terminal:
             self._active.pop(ev.job_id, None)
+            self._ended[ev.job_id] = None
+            while len(self._ended) > 256:
+                self._ended.popitem(last=False)
         return ev
 
     def _reply(self, msg_id: str, types: tuple[str, ...], timeout: float | None) -> Event:

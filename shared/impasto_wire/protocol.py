@@ -18,9 +18,12 @@ from typing import Any, Union
 
 import msgpack
 
+from . import limits as L
 from .progress import SCHEMA as PROGRESS_SCHEMA
 
-PROTOCOL_VERSION = 1
+#: 2: one ProgressEvent in progress headers; job ids bound to their client; ping/pong carry
+#: job states; tokens for privileged requests on TCP; max_queued_bytes
+PROTOCOL_VERSION = 2
 
 # --- message types ---
 # requests (client -> daemon)
@@ -61,8 +64,9 @@ TOO_LARGE = "too_large"  # over a limit (pixels, bytes, styles, layers, iteratio
 BAD_IMAGE = "bad_image"  # an encoded style image that cannot be decoded
 UNSUPPORTED_FORMAT = "unsupported_format"  # an encoding outside the allow-list
 UNKNOWN_JOB = "unknown_job"
-BUSY = "busy"  # queue full
-FORBIDDEN = "forbidden"  # e.g. stop from a non-local peer
+BUSY = "busy"  # queue full, or the queued requests hold too many bytes
+FORBIDDEN = "forbidden"  # stop, status details or others' jobs without proof of the same user
+ID_IN_USE = "id_in_use"  # another request (or another client) already used this job id
 SHUTTING_DOWN = "shutting_down"
 OOM = "oom"  # device out of memory; the message suggests a smaller size
 DIVERGED = "diverged"
@@ -71,7 +75,8 @@ INTERNAL = "internal"
 ERROR_CODES = frozenset(
     {
         BAD_VERSION, BAD_HEADER, UNKNOWN_TYPE, BAD_REQUEST, BAD_FRAMES, TOO_LARGE, BAD_IMAGE,
-        UNSUPPORTED_FORMAT, UNKNOWN_JOB, BUSY, FORBIDDEN, SHUTTING_DOWN, OOM, DIVERGED, INTERNAL,
+        UNSUPPORTED_FORMAT, UNKNOWN_JOB, BUSY, FORBIDDEN, ID_IN_USE, SHUTTING_DOWN, OOM, DIVERGED,
+        INTERNAL,
     }
 )
 
@@ -80,8 +85,10 @@ DTYPES = {"u8": 1}
 #: encodings a style image may use; the daemon decodes them (Pillow, allow-list)
 ENCODINGS = ("png", "jpeg", "webp", "tiff", "bmp")
 
-MAX_ID_LENGTH = 128
-MAX_PREVIEW_SIZE = 1024
+MAX_ID_LENGTH = L.MAX_ID_LENGTH
+MAX_PREVIEW_SIZE = L.MAX_PREVIEW_SIZE
+#: job ids one ping may ask about
+MAX_PING_JOBS = 64
 
 
 @dataclass(frozen=True)
@@ -90,16 +97,18 @@ class Limits:
 
     ``max_message_bytes`` is also the ROUTER's ``zmq.MAXMSGSIZE`` (ZeroMQ applies it per frame and
     drops the connection of a peer that exceeds it, before allocating); the daemon additionally
-    checks the sum of all frames against it.
+    checks the sum of all frames against it. ``max_queued_bytes`` bounds the payloads held by
+    all accepted, unfinished jobs together (beyond it a submit is answered ``busy``).
     """
 
-    max_message_bytes: int = 1 << 30
-    max_pixels: int = 8192 * 8192
-    max_styles: int = 8
-    max_layers: int = 16
-    max_iterations: int = 10000
-    max_header_bytes: int = 64 * 1024
-    max_queue: int = 64
+    max_message_bytes: int = L.MAX_MESSAGE_BYTES
+    max_pixels: int = L.MAX_PIXELS
+    max_styles: int = L.MAX_STYLES
+    max_layers: int = L.MAX_LAYERS
+    max_iterations: int = L.MAX_ITERATIONS
+    max_header_bytes: int = L.MAX_HEADER_BYTES
+    max_queue: int = L.MAX_QUEUE
+    max_queued_bytes: int = L.MAX_QUEUED_BYTES
 
     def to_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -219,10 +228,10 @@ _SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
         "settings": ((dict,), False),
         "preview": ((int,), False),
     },
-    CANCEL: {},
-    STATUS: {},
-    STOP: {},
-    PING: {},
+    CANCEL: {"token": ((str,), False)},
+    STATUS: {"token": ((str,), False)},
+    STOP: {"token": ((str,), False)},
+    PING: {"jobs": ((list,), False)},
     BYE: {},
     ECHO: {"images": ((list,), True)},
     WELCOME: {
@@ -239,10 +248,10 @@ _SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
     PROGRESS: PROGRESS_SCHEMA,
     RESULT: {"images": ((list,), True), "stats": ((list,), True), "seconds": (_NUM, False)},
     ERROR: {"code": ((str,), True), "message": ((str,), True)},
-    CANCELLED: {"reason": ((str,), False)},
+    CANCELLED: {"reason": ((str,), False), "message": ((str,), False)},
     STATUS_REPLY: {},
     STOPPING: {},
-    PONG: {},
+    PONG: {"jobs": ((dict,), False)},
     ECHOED: {"images": ((list,), True)},
 }
 
@@ -268,6 +277,18 @@ def make_header(msg_type: str, msg_id: str, **fields_: Any) -> dict[str, Any]:
 
 def error_header(msg_id: str, code: str, message: str) -> dict[str, Any]:
     return make_header(ERROR, msg_id, code=code, message=message)
+
+
+def check_id(msg_id: Any, what: str = "id") -> str:
+    """A usable message or job id, else ProtocolError; the client checks its own ids with it
+    before sending, so an impossible id is refused at once instead of after a timeout."""
+    if not isinstance(msg_id, str) or not msg_id or len(msg_id) > MAX_ID_LENGTH:
+        shown = f"{len(msg_id)} characters" if isinstance(msg_id, str) and msg_id else "empty"
+        if not isinstance(msg_id, str):
+            shown = type(msg_id).__name__
+        raise ProtocolError(BAD_REQUEST, f"{what} must be a non-empty string of at most "
+                            f"{MAX_ID_LENGTH} characters (got {shown})")
+    return msg_id
 
 
 # --- encode / decode ---
@@ -367,9 +388,11 @@ def decode(parts: Sequence[Any], limits: Limits | None = None, *,
         raise ProtocolError(BAD_HEADER, "header lacks a string 'type'", job_id)
     # an error about a message whose id could not be read carries the empty id
     empty_ok = expect == "reply" and msg_type == ERROR
-    if not isinstance(msg_id, str) or (not msg_id and not empty_ok) or len(msg_id) > MAX_ID_LENGTH:
-        raise ProtocolError(BAD_HEADER, "'id' must be a non-empty string of at most "
-                            f"{MAX_ID_LENGTH} characters", job_id)
+    if not (empty_ok and msg_id == ""):
+        try:
+            check_id(msg_id, "'id'")
+        except ProtocolError as exc:
+            raise ProtocolError(BAD_HEADER, exc.message, job_id) from None
     allowed = REQUEST_TYPES if expect == "request" else REPLY_TYPES
     if msg_type not in allowed:
         raise ProtocolError(UNKNOWN_TYPE, f"unknown message type {msg_type[:64]!r}", job_id)
@@ -435,6 +458,13 @@ def _expected_frame_sizes(header: dict[str, Any], lim: Limits | None) -> list[in
         return [parse_image(d, lim, what=f"image {i}").nbytes for i, d in enumerate(images)]
     if t == PROGRESS and "preview" in header:
         return [parse_image(header["preview"], lim, what="preview").nbytes]
+    if t == PING and lim is not None:
+        jobs = header.get("jobs", [])
+        if len(jobs) > MAX_PING_JOBS:
+            raise ProtocolError(TOO_LARGE, f"ping asks about {len(jobs)} jobs, at most "
+                                f"{MAX_PING_JOBS} are answered")
+        for j in jobs:
+            check_id(j, "a job id in ping")
     return []
 
 

@@ -49,9 +49,9 @@ def still_serving(peer):
 
 
 def test_other_protocol_version(peer):
-    msg = error_of(peer, [msgpack.packb({"v": 2, "type": "hello", "id": "h"})])
+    msg = error_of(peer, [msgpack.packb({"v": 99, "type": "hello", "id": "h"})])
     assert msg.header["code"] == P.BAD_VERSION and msg.id == "h"
-    assert "2" in msg.header["message"] and str(P.PROTOCOL_VERSION) in msg.header["message"]
+    assert "99" in msg.header["message"] and str(P.PROTOCOL_VERSION) in msg.header["message"]
 
 
 @pytest.mark.parametrize("raw", [
@@ -139,6 +139,13 @@ def test_decompression_bomb_png(peer):
     assert len(data) < 200_000
     msg = error_of(peer, stylize(styles=(({"encoding": "png", "bytes": len(data)}, data),)))
     assert msg.header["code"] == P.TOO_LARGE and "bomb" in msg.header["message"]
+
+
+def test_the_bomb_message_quotes_the_daemons_pixel_limit_not_pillows(peer):
+    data = bomb_png()
+    msg = error_of(peer, stylize(styles=(({"encoding": "png", "bytes": len(data)}, data),)))
+    assert str(512 * 512) in msg.header["message"]  # the shared daemon's --max-pixels
+    assert str(2 * 512 * 512) not in msg.header["message"]  # Pillow's own threshold
 
 
 def test_a_bomb_just_over_the_limit_is_also_refused(peer):

@@ -76,7 +76,8 @@ def test_unknown_type_and_unknown_field():
 def test_wrong_field_types_are_bad_header():
     h = P.make_header(P.STYLIZE, "a", contents="nope", styles=[], settings={})
     assert refused(P.encode(h)).code == P.BAD_HEADER
-    assert refused(P.encode({"v": 1, "type": "hello", "id": 7})).code == P.BAD_HEADER
+    bad_id = {"v": P.PROTOCOL_VERSION, "type": "hello", "id": 7}
+    assert refused(P.encode(bad_id)).code == P.BAD_HEADER
     assert refused(P.encode({"v": True, "type": "hello", "id": "a"})).code == P.BAD_HEADER
 
 
@@ -147,9 +148,36 @@ def test_limits_dict_round_trip_ignores_unknown_keys():
 def test_error_codes_are_the_documented_stable_set():
     assert P.ERROR_CODES == {
         "bad_version", "bad_header", "unknown_type", "bad_request", "bad_frames", "too_large",
-        "bad_image", "unsupported_format", "unknown_job", "busy", "forbidden", "shutting_down",
-        "oom", "diverged", "internal",
+        "bad_image", "unsupported_format", "unknown_job", "busy", "forbidden", "id_in_use",
+        "shutting_down", "oom", "diverged", "internal",
     }
+
+
+def test_an_over_long_job_id_is_refused_by_the_check_both_ends_use():
+    with pytest.raises(P.ProtocolError, match=str(P.MAX_ID_LENGTH)) as info:
+        P.check_id("x" * 200, "a job id")
+    assert info.value.code == P.BAD_REQUEST and "200 characters" in info.value.message
+    assert P.check_id("x" * P.MAX_ID_LENGTH) == "x" * P.MAX_ID_LENGTH
+    err = refused(P.encode(P.make_header(P.CANCEL, "x" * 200)))
+    assert err.code == P.BAD_HEADER and err.job_id == ""
+
+
+def test_each_limit_is_defined_once_and_imported_by_protocol_and_settings():
+    from impasto_daemon import settings
+    from impasto_wire import limits as L
+
+    assert P.Limits().max_iterations == L.MAX_ITERATIONS == settings.MAX_ITERATIONS
+    assert settings.MAX_ITERATIONS is L.MAX_ITERATIONS
+    assert P.MAX_ID_LENGTH is L.MAX_ID_LENGTH
+    assert P.Limits().max_queued_bytes == L.MAX_QUEUED_BYTES >= P.Limits().max_message_bytes
+
+
+def test_ping_asks_about_a_bounded_number_of_well_formed_job_ids():
+    ok = P.encode(P.make_header(P.PING, "p", jobs=["a", "b"]))
+    assert P.decode(ok, SMALL).header["jobs"] == ["a", "b"]
+    many = P.encode(P.make_header(P.PING, "p", jobs=[f"j{i}" for i in range(P.MAX_PING_JOBS + 1)]))
+    assert refused(many).code == P.TOO_LARGE
+    assert refused(P.encode(P.make_header(P.PING, "p", jobs=["x" * 200]))).code == P.BAD_REQUEST
 
 
 # --- endpoints ---------------------------------------------------------------------------------

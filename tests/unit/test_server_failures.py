@@ -20,7 +20,7 @@ from impasto_daemon.engine import (
     StyleStats,
 )
 from impasto_daemon.server.images import DecodedStyles
-from impasto_daemon.server.jobs import JobQueue
+from impasto_daemon.server.job_table import JobTable
 from impasto_daemon.server.outbox import Outbox
 from impasto_daemon.server.router import DaemonInfo, Router
 from impasto_daemon.server.worker import Worker
@@ -81,18 +81,18 @@ def server(tmp_path):
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)
     endpoint = f"ipc://{tmp_path}/s.sock"
     sock.bind(endpoint)
-    engine, outbox, queue = FakeEngine(), Outbox(), JobQueue()
+    engine, outbox, table = FakeEngine(), Outbox(), JobTable(P.Limits())
     info = DaemonInfo("test", "cpu", ["cpu"], [{"name": "vgg19", "label": "fake",
                                                 "source": "random", "random": True}], endpoint)
-    router = Router(sock, outbox, queue, P.Limits(), info, client_timeout=30)
-    worker = Worker(engine, queue, outbox, DecodedStyles(), 1 << 20)
+    router = Router(sock, outbox, table, P.Limits(), info, client_timeout=30)
+    worker = Worker(engine, table, outbox, DecodedStyles(), 1 << 20)
     worker.start()
     loop = threading.Thread(target=router.serve, args=(5.0,), daemon=True)
     loop.start()
     yield endpoint, engine
     router.request_stop()
     loop.join(10)
-    queue.close()
+    table.close()
     worker.join(5)
     sock.close()
     outbox.close()

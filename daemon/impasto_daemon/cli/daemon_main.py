@@ -62,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     lim.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers)
     lim.add_argument("--max-iterations", type=int, default=DEFAULT_LIMITS.max_iterations)
     lim.add_argument("--max-queue", type=int, default=DEFAULT_LIMITS.max_queue)
+    lim.add_argument("--max-queued-mb", type=int, default=DEFAULT_LIMITS.max_queued_bytes // MB,
+                     help="payload MiB all accepted, unfinished jobs may hold together; beyond "
+                          "it a request is answered busy (default %(default)s)")
     lim.add_argument("--client-timeout", type=float, default=10.0,
                      help="cancel a job whose client was silent this many seconds (default 10)")
     lim.add_argument("--memory-budget-mb", type=int, default=None,
@@ -136,6 +139,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         max_message_bytes=args.max_message_mb * MB, max_pixels=args.max_pixels,
         max_styles=args.max_styles, max_layers=args.max_layers,
         max_iterations=args.max_iterations, max_queue=args.max_queue,
+        max_queued_bytes=args.max_queued_mb * MB,
     )
     config = DaemonConfig(
         endpoint=args.endpoint, device=args.device, models=args.models,

@@ -17,6 +17,7 @@ from typing import Any
 
 import zmq
 
+from impasto_wire import admin_token
 from impasto_wire import endpoints as E
 from impasto_wire.protocol import Limits
 
@@ -94,7 +95,7 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     from ..engine.target_cache import TargetCache
     from ..weights import WeightsError
     from .images import DecodedStyles, configure_pillow
-    from .jobs import JobQueue
+    from .job_table import JobTable
     from .outbox import Outbox
     from .router import DaemonInfo, Router
     from .worker import Worker
@@ -124,7 +125,9 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
             curve = CurveServer(ctx, config.curve)
             curve.apply(sock)
         endpoint = _bind(sock, endpoint)
-    except (SecurityError, AlreadyRunning, zmq.ZMQError) as exc:
+        # TCP: proof of being the daemon's user for stop, status details, others' jobs
+        token = admin_token.create_token(endpoint)
+    except (SecurityError, AlreadyRunning, zmq.ZMQError, OSError, E.EndpointError) as exc:
         sock.close(0)
         if curve is not None:
             curve.stop()
@@ -132,7 +135,7 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
         code = EXIT_ALREADY_RUNNING if isinstance(exc, AlreadyRunning) else EXIT_CONFIG
         return _fail(code, str(exc))
 
-    outbox, queue = Outbox(), JobQueue()
+    outbox, table = Outbox(), JobTable(config.limits)
     styles = DecodedStyles(config.style_cache_bytes)
     engine = engines[0]
     device = ",".join(str(e.device) for e in engines)
@@ -151,11 +154,11 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
                 "style_cache": {"entries": len(styles), "bytes": styles.nbytes,
                                 "hits": styles.hits}}
 
-    router = Router(sock, outbox, queue, config.limits, info, client_timeout=config.client_timeout,
-                    local_transport=endpoint.startswith("ipc://") and config.curve is None,
-                    extra_status=cache_status)
-    # One worker per device, all taking jobs from the same queue.
-    workers = [Worker(e, queue, outbox, styles, config.limits.max_pixels,
+    router = Router(sock, outbox, table, config.limits, info, client_timeout=config.client_timeout,
+                    local_transport=endpoint.startswith("ipc://"),
+                    token=token[1] if token is not None else None, extra_status=cache_status)
+    # One worker per device, all taking jobs from the same table.
+    workers = [Worker(e, table, outbox, styles, config.limits.max_pixels,
                       name=f"impasto-worker-{e.device}") for e in engines]
     for worker in workers:
         worker.start()
@@ -173,7 +176,7 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
-        queue.close()
+        table.close()
         for worker in workers:
             worker.join(timeout=config.shutdown_grace)
         sock.close(LINGER_MS)
@@ -183,6 +186,8 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
         ctx.term()
         if config.announce:
             E.remove_announced(endpoint)
+        if token is not None:
+            admin_token.remove_token(*token)
     log.info("impasto-daemon stopped")
     return EXIT_OK
 

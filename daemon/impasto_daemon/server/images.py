@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import hashlib
 import io
-import threading
 import warnings
-from collections import OrderedDict
 
 import numpy as np
 from PIL import Image as PILImage
 from PIL import ImageOps, UnidentifiedImageError
 
 from impasto_wire import protocol as P
+
+from ..bounded_cache import BoundedCache
 
 PIL_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP", "tiff": "TIFF", "bmp": "BMP"}
 assert set(PIL_FORMATS) == set(P.ENCODINGS)
@@ -37,14 +37,16 @@ def raw_pixels(image: P.Image, frame: memoryview) -> np.ndarray:
     return np.frombuffer(frame, dtype=np.uint8).reshape(image.shape)
 
 
-def _open(data: memoryview, encoding: str) -> PILImage.Image:
+def _open(data: memoryview, encoding: str, max_pixels: int) -> PILImage.Image:
     if encoding not in PIL_FORMATS:
         raise P.ProtocolError(P.UNSUPPORTED_FORMAT, f"style encoding {encoding!r} is not allowed")
     try:
         return PILImage.open(io.BytesIO(data), formats=[PIL_FORMATS[encoding]])
-    except PILImage.DecompressionBombError as exc:
+    except PILImage.DecompressionBombError:
+        # Pillow's message quotes its own threshold (twice ours): name the daemon's limit
         raise P.ProtocolError(
-            P.TOO_LARGE, f"style image refused as a decompression bomb: {exc}"
+            P.TOO_LARGE, f"style image refused as a decompression bomb: its {encoding.upper()} "
+            f"header claims more than {max_pixels} pixels, the daemon's limit (--max-pixels)"
         ) from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
         # Pillow's "cannot identify" names a BytesIO object: useless to a person.
@@ -56,7 +58,7 @@ def _open(data: memoryview, encoding: str) -> PILImage.Image:
 
 def probe_encoded(data: memoryview, encoding: str, max_pixels: int) -> tuple[int, int]:
     """(width, height) from the file header; refuses other formats and oversized images."""
-    with _open(data, encoding) as im:
+    with _open(data, encoding, max_pixels) as im:
         w, h = im.size
     if w * h > max_pixels:
         raise P.ProtocolError(
@@ -71,7 +73,7 @@ def decode_encoded(data: memoryview, encoding: str, max_pixels: int) -> np.ndarr
     """HxWx{1,3,4} uint8: greyscale stays one channel, palettes and CMYK become RGB(A),
     16-bit and float images are scaled to 8 bits; EXIF orientation is applied."""
     probe_encoded(data, encoding, max_pixels)
-    im = _open(data, encoding)
+    im = _open(data, encoding, max_pixels)
     try:
         im.load()
         im = ImageOps.exif_transpose(im) or im
@@ -108,35 +110,25 @@ class DecodedStyles:
     engine's target cache is keyed by the decoded pixels."""
 
     def __init__(self, max_bytes: int = 128 * 2**20) -> None:
-        self.max_bytes = max_bytes
-        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._bytes = 0
-        self._lock = threading.Lock()
-        self.hits = 0
+        self.cache: BoundedCache[str, np.ndarray] = BoundedCache(max_bytes, lambda a: a.nbytes)
 
     def get(self, data: memoryview, encoding: str, max_pixels: int) -> np.ndarray:
         key = hashlib.sha256(data).hexdigest()
-        with self._lock:
-            found = self._items.get(key)
-            if found is not None:
-                self._items.move_to_end(key)
-                self.hits += 1
-                return found
+        found = self.cache.get(key)
+        if found is not None:
+            return found
         pixels = decode_encoded(data, encoding, max_pixels)
         pixels.setflags(write=False)
-        if pixels.nbytes <= self.max_bytes:
-            with self._lock:
-                if key not in self._items:
-                    self._items[key] = pixels
-                    self._bytes += pixels.nbytes
-                while self._bytes > self.max_bytes:
-                    _, old = self._items.popitem(last=False)
-                    self._bytes -= old.nbytes
+        self.cache.put(key, pixels)
         return pixels
 
     @property
+    def hits(self) -> int:
+        return self.cache.hits
+
+    @property
     def nbytes(self) -> int:
-        return self._bytes
+        return self.cache.nbytes
 
     def __len__(self) -> int:
-        return len(self._items)
+        return len(self.cache)

@@ -1,16 +1,24 @@
-"""The socket loop: the only code that touches the ROUTER socket.
+"""The socket loop: the only code that touches the ROUTER socket. It decodes, dispatches and
+sends; who owns which job and what state it is in belongs to the JobTable.
 
 Every message is validated (``impasto_wire.protocol.decode``: header size, schema, limits, every
 frame's length) before anything is allocated for it. hello, ping, status, cancel and stop are
 answered at once; stylize is checked, queued and acknowledged — the work itself happens in the
-worker threads, whose events arrive through the Outbox. The loop also keeps every job's client
+worker threads, whose messages arrive through the Outbox. The loop also keeps every job's client
 informed at least once a second (a heartbeat progress) and cancels the jobs of clients that
-vanished (explicit ``bye``, unreachable, or silent for ``client_timeout`` seconds).
+vanished (explicit ``bye``, unreachable, or silent for ``client_timeout`` seconds) — telling
+them why, and telling them again when they ask (a ping naming the job, or a retried submit).
+
+Who may do what: on ipc (a 0700 folder) every peer is the daemon's user. On TCP a peer proves
+that only with the token of the 0600 token file (admin_token.py); without it a peer sees and
+cancels only its own jobs (same connection, or with CurveZMQ the same public key) and cannot
+stop the daemon.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import os
 import time
@@ -21,14 +29,23 @@ from typing import Any
 import zmq
 
 from impasto_wire import protocol as P
-from impasto_wire.endpoints import is_loopback_address
+from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
 
 from ..engine import StyleSettings, StyleStats
 from .images import probe_encoded, raw_pixels
-from .jobs import QUEUED, RUNNING, FinishedJobs, Job, JobQueue, StyleInput
+from .job_table import Busy, CancelResult, Claim, JobTable
+from .jobs import QUEUED, RUNNING, Job, Requester, StyleInput
 from .memory import memory_report
-from .outbox import Outbox
+from .outbox import (
+    JobCancelled,
+    JobFailed,
+    JobFinished,
+    JobProgress,
+    JobStarted,
+    Outbox,
+    WorkerMessage,
+)
 
 log = logging.getLogger("impasto.daemon.router")
 
@@ -37,7 +54,8 @@ POLL_MS = 100
 MAX_READS_PER_ROUND = 64
 
 # why a job was cancelled -> whether a retried submit with the same id replays that outcome
-_CANCEL_IS_FINAL = {"cancel": True, "client_gone": False, "bye": False}
+# (True) or runs the job again (False: it was cancelled only because its client was away)
+_CANCEL_IS_FINAL = {"cancel": True, "client_gone": False, "bye": False, "shutdown": False}
 
 
 @dataclass
@@ -58,18 +76,17 @@ class DaemonInfo:
 
 
 class Router:
-    def __init__(self, sock: zmq.Socket, outbox: Outbox, queue: JobQueue, limits: P.Limits,
+    def __init__(self, sock: zmq.Socket, outbox: Outbox, table: JobTable, limits: P.Limits,
                  info: DaemonInfo, *, client_timeout: float = 10.0, local_transport: bool = True,
+                 token: str | None = None,
                  extra_status: Callable[[], dict[str, Any]] | None = None) -> None:
-        self.sock, self.outbox, self.queue = sock, outbox, queue
+        self.sock, self.outbox, self.table = sock, outbox, table
         self.limits, self.info = limits, info
         self.client_timeout = client_timeout
-        self.local_transport = local_transport
+        self.local_transport = local_transport  # ipc: every peer is the daemon's user
+        self.token = token  # TCP: the content of the 0600 token file
         self.extra_status = extra_status or dict
-        self.jobs: dict[str, Job] = {}  # queued or running, by id
-        self.finished = FinishedJobs()
         self.last_seen: dict[bytes, float] = {}
-        self.counters = {"completed": 0, "failed": 0, "cancelled": 0}
         self._gone: set[bytes] = set()
         self._retry: list[tuple[bytes, list[Any], float]] = []
         self._stop_requested = False
@@ -90,27 +107,25 @@ class Router:
         while True:
             if self._stop_requested and not self.stopping:
                 self._begin_shutdown(shutdown_grace)
-            if self.stopping and (not self.jobs or time.monotonic() > self._stop_deadline):
+            if self.stopping and (not len(self.table) or time.monotonic() > self._stop_deadline):
                 break
             ready = dict(poller.poll(POLL_MS))
             if self.sock in ready:
                 self._read_socket()
             if self.outbox.fileno() in ready:
                 for item in self.outbox.drain():
-                    self._on_worker_event(item)
+                    self._on_worker_message(item)
             self._tick(time.monotonic())
         self._flush_retries()
 
     def _begin_shutdown(self, grace: float) -> None:
-        log.info("shutting down: %d queued job(s) dropped, %d running cancelled",
-                 len(self.queue), sum(j.state == RUNNING for j in self.jobs.values()))
         self.stopping = True
         self._stop_deadline = time.monotonic() + grace
-        for job in self.queue.drain():
-            self._end(job, P.error_header(job.id, P.SHUTTING_DOWN,
-                                          "the daemon is shutting down; the job did not run"))
-        for job in self.jobs.values():
-            job.request_cancel("shutdown")
+        queued = self.table.drain()
+        log.info("shutting down: %d queued job(s) dropped, %d running cancelled",
+                 len(queued), len(self.table) - len(queued))
+        for job in queued:
+            self._end_cancelled(job)
 
     # --- socket side ----------------------------------------------------------------------------
 
@@ -130,6 +145,14 @@ class Router:
                 log.exception("while handling a message")
                 self._send(identity, P.error_header("", P.INTERNAL, f"{type(exc).__name__}: {exc}"))
 
+    def _requester(self, identity: bytes, first: Any, header: dict[str, Any]) -> Requester:
+        try:
+            key = first.get("User-Id")  # the z85 CurveZMQ public key the ZAP handler accepted
+        except (zmq.ZMQError, AttributeError):
+            key = None
+        admin = self.local_transport or token_matches(header.get("token"), self.token)
+        return Requester(identity, key or None, admin)
+
     def _handle(self, identity: bytes, parts: Sequence[Any]) -> None:
         try:
             msg = P.decode(parts, self.limits)
@@ -137,30 +160,30 @@ class Router:
             log.info("refused a message: %s", exc)
             self._send(identity, P.error_header(exc.job_id, exc.code, exc.message))
             return
+        who = self._requester(identity, parts[0], msg.header)
         t = msg.type
         if t == P.PING:
-            self._send(identity, P.make_header(P.PONG, msg.id))
+            self._ping(who, msg)
         elif t == P.HELLO:
             self._send(identity, self._welcome(msg.id))
         elif t == P.STATUS:
-            self._send(identity, self._status(msg.id))
+            self._send(identity, self._status(msg.id, who))
         elif t == P.STYLIZE:
-            self._submit(identity, msg)
+            self._submit(who, msg)
         elif t == P.CANCEL:
-            self._cancel(msg.id, identity)
+            self._cancel(msg.id, who)
         elif t == P.BYE:
-            self._client_gone(identity, "bye")
+            self._client_gone(identity, "bye", "the client said goodbye")
         elif t == P.ECHO:
             self._send(identity, P.make_header(P.ECHOED, msg.id, images=msg.header["images"]),
                        list(parts[1:]))
         elif t == P.STOP:
-            if self._is_local(parts[0]):
+            if who.admin:
                 self._send(identity, P.make_header(P.STOPPING, msg.id))
                 log.info("stop requested by a client")
                 self.request_stop()
             else:
-                self._send(identity, P.error_header(
-                    msg.id, P.FORBIDDEN, "stop is only accepted from this machine"))
+                self._send(identity, P.error_header(msg.id, P.FORBIDDEN, _NOT_ADMIN % "stop"))
 
     def _send(self, identity: bytes, header: dict[str, Any], frames: Sequence[Any] = (),
               terminal: bool = False) -> bool:
@@ -177,14 +200,6 @@ class Router:
                 log.debug("dropped a %s message: %s", header.get("type"), exc)
             return False
 
-    def _is_local(self, frame: Any) -> bool:
-        if self.local_transport:
-            return True
-        try:
-            return is_loopback_address(frame.get("Peer-Address"))
-        except (zmq.ZMQError, AttributeError):
-            return False
-
     # --- requests -------------------------------------------------------------------------------
 
     def _welcome(self, msg_id: str) -> dict[str, Any]:
@@ -195,17 +210,31 @@ class Router:
             encodings=list(P.ENCODINGS), pid=i.pid,
         )
 
-    def _status(self, msg_id: str) -> dict[str, Any]:
+    def _ping(self, who: Requester, msg: P.Message) -> None:
+        """Pong, with the state of each job asked about; a job of the asker's that has ended is
+        told again (its terminal message first), so a client that missed it learns the outcome."""
+        states: dict[str, str] = {}
+        for job_id in msg.header.get("jobs", []):
+            state, outcome = self.table.state_for(job_id, who)
+            states[job_id] = state
+            if outcome is not None:
+                self._send(who.identity, outcome.header, outcome.frames, terminal=True)
+        self._send(who.identity, P.make_header(P.PONG, msg.id, jobs=states or None))
+
+    def _status(self, msg_id: str, who: Requester) -> dict[str, Any]:
         now = time.monotonic()
-        running = [j for j in self.jobs.values() if j.state == RUNNING]
-        queued = [j.id for j in self.jobs.values() if j.state == QUEUED]
+        running, queued = self.table.visible(who)
+        hidden = len(self.table) - len(running) - len(queued)
         i = self.info
         return P.make_header(
             P.STATUS_REPLY, msg_id, daemon_version=i.daemon_version, protocol=P.PROTOCOL_VERSION,
             pid=i.pid, uptime=now - i.started, endpoint=i.endpoint, device=i.device,
-            devices=i.devices, models=i.models, queue_length=len(queued), queued=queued,
+            devices=i.devices, models=i.models, queue_length=self.table.queue_length(),
+            queued=[j.id for j in queued],
             running=[self._running_summary(j, now) for j in running],
-            memory=memory_report(i.device), jobs=dict(self.counters),
+            admin=who.admin, hidden_jobs=hidden,
+            memory=memory_report(i.device), jobs=self.table.counters.as_dict(),
+            queued_bytes=self.table.held_bytes,
             clients=sum(now - t < self.client_timeout for t in self.last_seen.values()),
             limits=self.limits.to_dict(), stopping=self.stopping, **self.extra_status(),
         )
@@ -218,43 +247,42 @@ class Router:
             "steps": p.steps, "elapsed": now - (job.started or now),
         }
 
-    def _submit(self, identity: bytes, msg: P.Message) -> None:
-        job_id = msg.id
+    def _submit(self, who: Requester, msg: P.Message) -> None:
+        job_id, identity = msg.id, who.identity
         if self.stopping:
             self._send(identity, P.error_header(job_id, P.SHUTTING_DOWN, "the daemon is stopping"))
             return
-        job = self.jobs.get(job_id)
-        if job is not None:  # a retry: the job runs once, its events go to the latest sender
-            job.owner = identity
-            self._send(identity, P.make_header(P.ACCEPTED, job_id, position=self._ahead(job),
+        digest = _request_digest(msg)
+        claim = self.table.claim(job_id, who, digest)
+        if claim.kind is Claim.DUPLICATE:  # a retry: the job runs once
+            assert claim.job is not None
+            self._send(identity, P.make_header(P.ACCEPTED, job_id,
+                                               position=self.table.ahead_of(claim.job),
                                                duplicate=True))
             return
-        done = self.finished.get(job_id)
-        if done is not None:
+        if claim.kind is Claim.REPLAY:
+            assert claim.outcome is not None
             self._send(identity, P.make_header(P.ACCEPTED, job_id, position=0, duplicate=True))
-            self._send(identity, done.header, done.frames, terminal=True)
+            self._send(identity, claim.outcome.header, claim.outcome.frames, terminal=True)
             return
-        if self.finished.forgotten(job_id):
-            self._send(identity, P.error_header(
-                job_id, P.BAD_REQUEST,
-                f"job {job_id} already ran and its result is no longer kept; use a new id"))
-            return
-        if len(self.queue) >= self.limits.max_queue:
-            self._send(identity, P.error_header(
-                job_id, P.BUSY, f"the queue is full ({self.limits.max_queue} jobs); try later"))
+        if claim.kind is Claim.REFUSED:
+            log.info("job %s refused: %s", job_id, claim.message)
+            self._send(identity, P.error_header(job_id, claim.code, claim.message))
             return
         try:
-            job = self._make_job(identity, msg)
+            job = self._make_job(who, msg, digest)
+            ahead = self.table.submit(job)
         except P.ProtocolError as exc:
             self._send(identity, P.error_header(job_id, exc.code, exc.message))
             return
-        self.jobs[job_id] = job
-        ahead = self.queue.put(job) + sum(j.state == RUNNING for j in self.jobs.values())
+        except Busy as exc:
+            self._send(identity, P.error_header(job_id, P.BUSY, str(exc)))
+            return
         log.info("job %s accepted: %d layer(s), %d style(s), %s, %d ahead", job_id, job.layers,
                  len(job.styles), job.settings.model, ahead)
         self._send(identity, P.make_header(P.ACCEPTED, job_id, position=ahead))
 
-    def _make_job(self, identity: bytes, msg: P.Message) -> Job:
+    def _make_job(self, who: Requester, msg: P.Message, digest: bytes) -> Job:
         h = msg.header
         contents_d, styles_d = h["contents"], h["styles"]
         settings = dict(h.get("settings", {}))
@@ -281,60 +309,50 @@ class Router:
                 styles.append(StyleInput(encoding=im.encoding, encoded=f))
             else:
                 styles.append(StyleInput(pixels=raw_pixels(im, f)))
-        return Job(id=msg.id, owner=identity, contents=contents, styles=styles, settings=st,
-                   preview=int(h.get("preview", 0)), parts=msg.parts, layers=len(contents))
+        return Job(id=msg.id, owner=who.identity, key=who.key, digest=digest,
+                   nbytes=sum(len(f) for f in frames), contents=contents, styles=styles,
+                   settings=st, preview=int(h.get("preview", 0)), parts=msg.parts,
+                   layers=len(contents))
 
-    def _ahead(self, job: Job) -> int:
-        if job.state != QUEUED:
-            return 0
-        return self.queue.position(job) + sum(j.state == RUNNING for j in self.jobs.values())
-
-    def _cancel(self, job_id: str, requester: bytes, reason: str = "cancel") -> None:
-        job = self.jobs.get(job_id)
-        if job is None:
-            ran = self.finished.get(job_id) is not None or self.finished.forgotten(job_id)
-            self._send(requester, P.error_header(
-                job_id, P.UNKNOWN_JOB,
-                f"job {job_id} is not queued or running"
-                + (" (it already finished)" if ran else "")))
-            return
-        if requester != job.owner:
-            job.cancellers.add(requester)
-        if self.queue.remove(job):
-            job.cancel_reason = reason
+    def _cancel(self, job_id: str, who: Requester) -> None:
+        result, job = self.table.cancel(job_id, who)
+        if result is CancelResult.UNKNOWN:
+            state, _ = self.table.state_for(job_id, who)
+            self._send(who.identity, P.error_header(
+                job_id, P.UNKNOWN_JOB, f"job {job_id} is not queued or running"
+                + (" (it already finished)" if state == "ended" else "")))
+        elif result is CancelResult.FORBIDDEN:
+            self._send(who.identity, P.error_header(
+                job_id, P.FORBIDDEN, _NOT_ADMIN % "cancelling another client's job"))
+        elif result is CancelResult.DEQUEUED:
+            assert job is not None
             self._end_cancelled(job)
-        else:
-            job.request_cancel(reason)
 
-    def _client_gone(self, identity: bytes, reason: str) -> None:
+    def _client_gone(self, identity: bytes, reason: str, detail: str) -> None:
         """Its jobs are cancelled: nobody would receive the results."""
-        for job in [j for j in self.jobs.values() if j.owner == identity]:
-            log.info("job %s: client gone (%s), cancelling", job.id, reason)
-            if self.queue.remove(job):
-                job.cancel_reason = "client_gone"
-                self._end_cancelled(job)
-            else:
-                job.request_cancel("client_gone")
+        for job in self.table.client_gone(identity, "bye" if reason == "bye" else "client_gone",
+                                          detail):
+            self._end_cancelled(job)
         self.last_seen.pop(identity, None)
 
     # --- worker side ----------------------------------------------------------------------------
 
-    def _on_worker_event(self, item: tuple) -> None:
-        kind, job = item[0], item[1]
-        if self.jobs.get(job.id) is not job:
+    def _on_worker_message(self, item: WorkerMessage) -> None:
+        job = item.job
+        if self.table.get(job.id) is not job:
             return  # already ended (cancelled while queued, shutdown)
-        if kind == "started":
+        if isinstance(item, JobStarted):
             log.info("job %s started", job.id)
             self._progress(job, ProgressEvent(stage="starting"))
-        elif kind == "progress":
-            self._engine_progress(job, item[2])
-        elif kind == "result":
-            self._result(job, item[2], item[3])
-        elif kind == "error":
-            log.info("job %s failed: %s: %s", job.id, item[2], item[3])
-            self.counters["failed"] += 1
-            self._end(job, P.error_header(job.id, item[2], item[3]), record=True)
-        elif kind == "cancelled":
+        elif isinstance(item, JobProgress):
+            self._engine_progress(job, item.event)
+        elif isinstance(item, JobFinished):
+            self._result(job, item.images, item.stats)
+        elif isinstance(item, JobFailed):
+            log.info("job %s failed: %s: %s", job.id, item.code, item.message)
+            self._end(job, P.error_header(job.id, item.code, item.message), counter="failed",
+                      replay_on_submit=True)
+        elif isinstance(item, JobCancelled):
             self._end_cancelled(job)
 
     def _engine_progress(self, job: Job, event: ProgressEvent) -> None:
@@ -367,57 +385,65 @@ class Router:
             seconds=time.monotonic() - (job.started or job.submitted),
         )
         log.info("job %s done in %.2f s", job.id, header["seconds"])
-        self.counters["completed"] += 1
         for other in job.cancellers:
             self._send(other, P.error_header(job.id, P.UNKNOWN_JOB,
                                              f"job {job.id} finished before it could be cancelled"))
         job.cancellers.clear()
-        self._end(job, header, images, record=True)
+        self._end(job, header, images, counter="completed", replay_on_submit=True)
 
     def _end_cancelled(self, job: Job) -> None:
         reason = job.cancel_reason or "cancel"
-        self.counters["cancelled"] += 1
-        log.info("job %s cancelled (%s)", job.id, reason)
+        log.info("job %s cancelled (%s%s)", job.id, reason,
+                 f": {job.cancel_detail}" if job.cancel_detail else "")
         if reason == "shutdown":
             header = P.error_header(job.id, P.SHUTTING_DOWN,
                                     "the daemon is shutting down; the job was cancelled")
         else:
-            header = P.make_header(P.CANCELLED, job.id, reason=reason)
-        self._end(job, header, record=_CANCEL_IS_FINAL.get(reason, False),
-                  to_owner=reason not in ("client_gone", "bye"))
+            header = P.make_header(P.CANCELLED, job.id, reason=reason,
+                                   message=job.cancel_detail or None)
+        self._end(job, header, counter="cancelled",
+                  replay_on_submit=_CANCEL_IS_FINAL.get(reason, False),
+                  to_owner=reason != "bye")
 
-    def _end(self, job: Job, header: dict[str, Any], frames: Sequence[Any] = (),
-             record: bool = False, to_owner: bool = True) -> None:
-        """Deliver a job's terminal message and forget the job (keeping the outcome if asked)."""
-        self.jobs.pop(job.id, None)
+    def _end(self, job: Job, header: dict[str, Any], frames: Sequence[Any] = (), *,
+             counter: str, replay_on_submit: bool, to_owner: bool = True) -> None:
+        """End the job in the table (its outcome is kept for its owner) and deliver it."""
+        if not self.table.finish(job, header, frames, counter=counter,
+                                 replay_on_submit=replay_on_submit):
+            return
         if to_owner:
             self._send(job.owner, header, frames, terminal=True)
         for other in job.cancellers:
             self._send(other, header, terminal=True)
-        if record:
-            self.finished.add(job.id, header, list(frames))
 
     # --- housekeeping ---------------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
         for identity in list(self._gone):
-            self._client_gone(identity, "unreachable")
+            self._client_gone(identity, "unreachable",
+                              "the daemon cancelled it because it lost the connection to this "
+                              "client")
         self._gone.clear()
-        for job in list(self.jobs.values()):
+        for job in self.table.live():
             seen = self.last_seen.get(job.owner, job.submitted)
             if now - seen > self.client_timeout and job.cancel_reason is None:
-                self._client_gone(job.owner, f"silent for {now - seen:.0f} s")
+                self._client_gone(job.owner, "silent", (
+                    f"the daemon cancelled it because this client was silent for "
+                    f"{now - seen:.0f} s (longer than the daemon's client timeout of "
+                    f"{self.client_timeout:g} s; was the program paused or suspended?)"))
                 continue
-            if now - job.last_sent >= HEARTBEAT and job.cancel_reason != "client_gone":
+            if now - job.last_sent >= HEARTBEAT and job.cancel_reason not in ("client_gone",
+                                                                               "bye"):
                 if job.state == QUEUED:
-                    self._progress(job, ProgressEvent(stage="queued", position=self._ahead(job)),
+                    self._progress(job, ProgressEvent(stage="queued",
+                                                      position=self.table.ahead_of(job)),
                                    heartbeat=True)
                 elif job.state == RUNNING:
                     self._progress(job, job.progress or ProgressEvent(), heartbeat=True)
         if self._retry:
             self._flush_retries()
         if len(self.last_seen) > 1024:  # forget long-gone clients that own nothing
-            owners = {j.owner for j in self.jobs.values()}
+            owners = self.table.owners()
             for identity, t in list(self.last_seen.items()):
                 if identity not in owners and now - t > 10 * self.client_timeout:
                     del self.last_seen[identity]
@@ -433,6 +459,20 @@ class Router:
                     self._retry.append((identity, parts, deadline))
             except zmq.ZMQError:
                 pass
+
+
+_NOT_ADMIN = ("%s needs proof that you are the daemon's own user: on TCP the client sends the "
+              "token the daemon wrote in its runtime folder (tcp-PORT.token, mode 0600), so run "
+              "the command as that user on the daemon's machine")
+
+
+def _request_digest(msg: P.Message) -> bytes:
+    """What a retry must repeat exactly: the header bytes and every frame."""
+    h = hashlib.blake2b(digest_size=32)
+    for part in (P.pack_header(msg.header), *msg.frames):
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.digest()
 
 
 def _plain(value: Any) -> Any:

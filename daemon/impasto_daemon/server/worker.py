@@ -1,7 +1,9 @@
 """One worker thread per device: runs queued jobs on the warm engine, one layer after another.
 
-It never touches a socket: everything it has to say goes through the Outbox as plain tuples,
-and every way a job can fail becomes a stable error code there, so the daemon keeps serving.
+It never touches a socket and never changes a job's state itself: it takes jobs from the
+JobTable and says everything through the Outbox as small messages (JobStarted, JobProgress,
+JobFinished, JobFailed, JobCancelled); every way a job can fail becomes a stable error code
+there, so the daemon keeps serving.
 """
 
 from __future__ import annotations
@@ -24,8 +26,9 @@ from ..engine import (
     StyleStats,
 )
 from .images import DecodedStyles
-from .jobs import DONE, Job, JobQueue
-from .outbox import Outbox
+from .job_table import JobTable
+from .jobs import Job
+from .outbox import JobCancelled, JobFailed, JobFinished, JobProgress, JobStarted, Outbox
 
 log = logging.getLogger("impasto.daemon.worker")
 
@@ -34,33 +37,31 @@ PREVIEW_INTERVAL = 1.0
 
 
 class Worker(threading.Thread):
-    """Takes jobs from ``queue`` and reports ("started"|"progress"|"result"|"error"|
-    "cancelled", job, ...) tuples to ``outbox``."""
+    """Takes jobs from ``table`` and reports what happens to them to ``outbox``."""
 
-    def __init__(self, engine: Any, queue: JobQueue, outbox: Outbox, styles: DecodedStyles,
+    def __init__(self, engine: Any, table: JobTable, outbox: Outbox, styles: DecodedStyles,
                  max_pixels: int, name: str = "impasto-worker") -> None:
         super().__init__(name=name, daemon=True)
-        self.engine, self.queue, self.outbox = engine, queue, outbox
+        self.engine, self.table, self.outbox = engine, table, outbox
         self.styles, self.max_pixels = styles, max_pixels
         self.current: Job | None = None
 
     def run(self) -> None:
         while True:
-            job = self.queue.get(timeout=0.5)
+            job = self.table.next_job(timeout=0.5)
             if job is None:
-                if self.queue.closed:
+                if self.table.closed:
                     return
                 continue
             self.current = job
             try:
                 self._run(job)
             finally:
-                job.state = DONE
                 job.release_inputs()
                 self.current = None
 
     def _run(self, job: Job) -> None:
-        self.outbox.put(("started", job))
+        self.outbox.put(JobStarted(job))
         failure: tuple[str, str] | None = None
         try:
             if job.cancel.is_set():
@@ -76,10 +77,10 @@ class Worker(threading.Thread):
             )
             results: list[np.ndarray] = [rgba for rgba, _ in done]
             stats: list[StyleStats] = [st for _, st in done]
-            self.outbox.put(("result", job, results, stats))
+            self.outbox.put(JobFinished(job, results, stats))
             return
         except StyleCancelled:
-            self.outbox.put(("cancelled", job))
+            self.outbox.put(JobCancelled(job))
             return
         except OutOfMemory as exc:
             failure = (P.OOM, str(exc))
@@ -100,7 +101,7 @@ class Worker(threading.Thread):
         # so the memory can really be given back before the next job.
         job.release_inputs()
         _free_memory()
-        self.outbox.put(("error", job, failure[0], failure[1]))
+        self.outbox.put(JobFailed(job, *failure))
 
     def _style_pixels(self, style: Any) -> np.ndarray:
         if style.pixels is not None:
@@ -109,7 +110,7 @@ class Worker(threading.Thread):
 
     def _reporter(self, job: Job):
         def report(event: ProgressEvent) -> None:
-            self.outbox.put(("progress", job, event))
+            self.outbox.put(JobProgress(job, event))
 
         return report
 
