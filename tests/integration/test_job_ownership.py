@@ -34,6 +34,7 @@ def test_another_client_cannot_take_over_a_running_job_or_a_finished_result(daem
     lines = run_peer("hijack", daemon.endpoint, running, done)
     answers = {x["id"]: x for x in lines if "id" in x}
     for job_id in (running, done):
+        assert answers[job_id]["answer"] != "accepted", answers[job_id]  # the hijack of old
         assert answers[job_id]["answer"] == P.ID_IN_USE, answers[job_id]
         assert "another request" in answers[job_id]["message"]
     [events] = [x["events"] for x in lines if "events" in x]

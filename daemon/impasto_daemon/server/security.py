@@ -1,6 +1,9 @@
 """Who may talk to the daemon.
 
-Local endpoints (ipc in a 0700 folder, tcp on loopback) rely on the operating system. Anything
+ipc in a 0700 folder relies on the operating system: only the daemon's user can connect. TCP on
+loopback does not — every local user can connect — so there the router asks for the token of
+the daemon's 0600 token file before it stops, shows other clients' job ids or cancels their jobs
+(``impasto_wire.admin_token``; the table in PROTOCOL.md says who may do what). Anything
 reachable from other machines must use CurveZMQ: the daemon's secret key plus a folder of allowed
 client public keys, checked by a ZAP authenticator; a client whose key is not there gets nothing,
 not even an error. Binding beyond loopback without that is refused.
