@@ -15,6 +15,9 @@ Helpers available to batch code (besides the harness's own):
     ``pixels(layer) -> str``   RGBA bytes as hex;  ``mask_pixels(layer) -> str``  the mask, "Y u8"
     ``make_layer(image, name, w, h, rgba, parent=None, position=0, offsets=(0, 0), gray=False)``
     ``pattern(w, h, seed=0, alpha=False) -> bytes``  the same test picture as on the host
+
+Host-side: ``kill_plugin(impasto)`` SIGKILLs the running plug-in the way GIMP's progress-bar
+cancel button does; ``trace_lines(log)`` the plug-in's IMPASTO_DEBUG lines.
 """
 
 from __future__ import annotations

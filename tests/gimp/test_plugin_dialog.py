@@ -197,8 +197,14 @@ def test_dialog_offers_only_the_networks_the_daemon_has(impasto, display, last_v
         assert f"dialog: {name} lists ['Images', 'All files'], with preview" in trace, trace
 
 
-def test_ok_without_a_style_is_refused_inside_the_open_dialog(impasto, display, last_values):
-    last_values("(size 0)", "(iterations 2)")
+@pytest.mark.parametrize("style", ["", '(style-file "file:///nowhere/gone.png")'],
+                         ids=["no style", "last style file gone"])
+def test_ok_without_a_usable_style_is_refused_inside_the_open_dialog(impasto, display,
+                                                                     last_values, style):
+    """No style chosen, or the last one's file is gone (the chooser then shows none): OK says
+    why inside the dialog, which stays open, instead of closing into an error."""
+    reason = "Choose a style image (a picture file, or a layer of an open image)."
+    last_values(style, "(size 0)", "(iterations 2)")
     pressed: list[str] = []
     keys = press_keys(display, [Step("Return", closes=False), "Escape"], pressed)
     res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=120)
@@ -206,8 +212,7 @@ def test_ok_without_a_style_is_refused_inside_the_open_dialog(impasto, display, 
     (got,) = res.data
     trace = trace_lines(res.log)
     assert pressed == ["Return stayed", "Escape"], (pressed, res.log)
-    assert "dialog: OK refused: Choose a style image (a picture file, or a layer of an open " \
-           "image)." in trace, trace
+    assert f"dialog: OK refused: {reason}" in trace, trace
     assert got["results"][0]["status"] == "cancel", (got, res.log)
     assert got["layers"] == ["Photo"] and got["intact"]
 
