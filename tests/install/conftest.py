@@ -5,7 +5,9 @@ Python" that lacks zmq and msgpack.
                    GPU, no internet except the package registries, the wheel cache shared with
                    later runs (~/.cache/impasto/wheels) so that reruns work offline and fast
 ``gimp_runner``    a ``GimpRunner`` of its own (tests/gimp/harness.py): its ``.profile`` is the
-                   GIMP 3 profile install.sh installs into
+                   GIMP 3 profile install.sh installs into; ``install_home`` is visible inside
+                   GIMP's root, as a user's HOME is to a distribution GIMP (the daemon
+                   configuration and the weights live there)
 ``gimp_python``    a wrapper script that runs the GIMP root's own python3 with the Debian
                    python3-zmq/python3-msgpack hidden, exactly as the harness hides them from GIMP
                    (``hide_python_modules``): install.sh must notice and vendor wheels for 3.13
@@ -14,6 +16,7 @@ Python" that lacks zmq and msgpack.
 from __future__ import annotations
 
 import shlex
+import sys
 from pathlib import Path
 
 import pytest
@@ -45,11 +48,12 @@ def install_home(tmp_path_factory) -> Home:
 
 
 @pytest.fixture(scope="module")
-def gimp_runner():
+def gimp_runner(install_home):
     ok, why = harness.can_run()
     if not ok:
         pytest.skip(f"real-GIMP tests need root or user namespaces: {why}")
-    runner = harness.GimpRunner(harness.ensure_gimp(), timeout=240)
+    runner = harness.GimpRunner(harness.ensure_gimp(), timeout=240,
+                                binds=[REPO, sys.prefix, sys.base_prefix, install_home.home])
     try:
         yield runner
     finally:

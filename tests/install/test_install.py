@@ -9,14 +9,12 @@ uninstall (only what it added goes).
 from __future__ import annotations
 
 import json
-import shlex
+import re
 import shutil
 import socket
 import subprocess
-import time
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 from install_helpers import (
@@ -33,8 +31,7 @@ from install_helpers import (
 )
 from PIL import Image
 
-from impasto_daemon.weights import weights_url
-from impasto_wire import Client, DaemonUnavailable
+from impasto_wire import Client, daemon_config, launcher
 
 W, H = 32, 24
 
@@ -52,6 +49,10 @@ class Installed:
     @property
     def plugin(self) -> Path:
         return self.runner.profile / "plug-ins" / PLUGIN
+
+    @property
+    def config(self) -> Path:
+        return self.home.home / ".config" / "impasto" / "daemon.toml"
 
     def manifest(self) -> str:
         return self.home.manifest.read_text()
@@ -79,18 +80,21 @@ def show(proc: subprocess.CompletedProcess) -> str:
 
 
 # ------------------------------------------------------------------------------------------------
-def test_install_completes_and_reports_the_weights_it_could_not_fetch(installed):
+def test_install_completes_and_configures_the_weights_it_was_given(installed):
     proc = installed.proc
     assert proc.returncode == 0, show(proc)
-    checkpoints = installed.home.home / ".cache" / "torch" / "hub" / "checkpoints"
-    for model in ("vgg19", "vgg16"):
-        url = weights_url(model)
-        target = checkpoints / Path(urlparse(url).path).name
-        # which file, from where, to put where
-        assert f"could not download {url}" in proc.stdout, show(proc)
-        assert f"save it as {target}" in proc.stdout, show(proc)
+    # --weights random: configured for the daemon, labelled, and nothing downloaded
+    assert "VGG weights: random (--weights random)" in proc.stdout, show(proc)
+    assert "could not download" not in proc.stdout + proc.stderr, show(proc)
+    cfg = daemon_config.load(installed.config)
+    assert cfg.program == str(VENV / "bin" / "impasto-daemon")
+    assert cfg.models == ["vgg19"] and cfg.weights == {"vgg19": "random"}
+    assert f"every launcher starts the daemon as: {VENV}/bin/impasto-daemon --config " \
+           f"{installed.config}" in proc.stdout
     # no user systemd in this container: no unit, and the on-demand start is explained
     assert "no systemd user instance" in proc.stdout and "on demand" in proc.stdout
+    assert f"To start it yourself: {VENV}/bin/impasto-daemon --config {installed.config} &" \
+        in proc.stdout, show(proc)
     assert not (installed.home.home / ".config" / "systemd").exists()
     assert "Self-check: impasto doctor" in proc.stdout
 
@@ -104,9 +108,10 @@ def test_plugin_is_installed_with_the_protocol_beside_it(installed):
     assert script.stat().st_mode & 0o111, "GIMP silently ignores a script that is not executable"
     for f in (REPO / "shared" / "impasto_wire").glob("*.py"):
         assert (d / "impasto_wire" / f.name).read_bytes() == f.read_bytes(), f
-    # how the plug-in starts the daemon: the venv's program, with the install's options
-    command = shlex.split((d / "daemon-command").read_text())
-    assert command == [str(VENV / "bin" / "impasto-daemon"), "--weights", "random"]
+    # how the plug-in starts the daemon: from the configuration named beside it
+    assert (d / "daemon-config").read_text() == f"{installed.config}\n"
+    assert launcher.daemon_command(installed.config) == [
+        str(VENV / "bin" / "impasto-daemon"), "--config", str(installed.config)]
     manifest = installed.manifest()
     assert f"tree\t{d}\n" in manifest
     assert f"profile\t{installed.runner.profile}\t{installed.python}\t" in manifest
@@ -157,7 +162,9 @@ def test_second_run_changes_nothing(installed):
     changed = sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
     assert not changed, f"a second run changed: {changed[:20]}"
     assert "reusing it" in again.stdout
-    assert again.stdout.count("(0 file(s) changed)") == 2, show(again)  # plug-in, vendor/
+    # plug-in and vendor/
+    assert len(re.findall(r"[(; ]0 file\(s\) changed\)", again.stdout)) == 2, show(again)
+    assert "Daemon configuration" in again.stdout and "    unchanged" in again.stdout
 
 
 def _free_port() -> int:
@@ -196,30 +203,32 @@ def test_gimp_finds_the_menu_entry_and_stylises_through_the_installed_daemon(ins
         assert "Neural Style Transfer" in menu["label"]
         assert len(result["layers"]) == 2 and result["layers"][1] == "Photo", res.log
         assert result["changed"], res.log
-        # the daemon the plug-in started is the installed one, with the installed options
+        # the daemon the plug-in started is the configured one: the configured command line
         with Client(endpoint, timeout=5) as c:
-            pid = c.hello()["pid"]
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        assert str(VENV / "bin" / "impasto-daemon").encode() in argv, argv
-        assert b"random" in argv
+            welcome = c.hello()
+        argv = [a.decode() for a in
+                Path(f"/proc/{welcome['pid']}/cmdline").read_bytes().split(b"\0") if a]
+        command = launcher.daemon_command(installed.config)
+        assert argv[-len(command) - 2:] == [*command, "--endpoint", endpoint], argv
+        assert [(m["name"], m["random"]) for m in welcome["models"]] == [("vgg19", True)]
     finally:
-        _stop(endpoint)
+        _stop(endpoint, runtime)
 
 
-def _stop(endpoint: str) -> None:
-    try:
-        with Client(endpoint, timeout=3) as c:
-            c.stop()
-    except DaemonUnavailable:
-        return
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            with Client(endpoint, timeout=0.5) as c:
-                c.hello()
-        except DaemonUnavailable:
-            return
-        time.sleep(0.3)
+def _stop(endpoint: str, runtime: Path) -> None:
+    """Stop the daemon the plug-in started, as its user: on TCP, stop takes the token the daemon
+    wrote in its runtime folder (the one GIMP gave it)."""
+    code = ("import sys, time\n"
+            "from impasto_wire import Client, DaemonUnavailable\n"
+            "from impasto_wire.launcher import answers\n"
+            "with Client(sys.argv[1], timeout=3) as c: c.stop()\n"
+            "for _ in range(60):\n"
+            "    if not answers(sys.argv[1], 0.5): break\n"
+            "    time.sleep(0.3)\n")
+    res = subprocess.run([str(VENV / "bin" / "python"), "-c", code, endpoint],
+                         env={"PATH": "/usr/bin:/bin", "XDG_RUNTIME_DIR": str(runtime),
+                              "HOME": str(runtime)}, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0 or "DaemonUnavailable" in res.stderr, res.stderr
 
 
 def test_doctor_reports_a_profile_without_the_plugin_with_its_fix(installed, tmp_path):
@@ -259,7 +268,8 @@ def test_doctor_reports_an_unreachable_daemon_with_its_fix(installed):
     assert proc.returncode == 0, proc.stdout  # not running is fine: GIMP starts it on demand
     assert f"WARN daemon: not running (nothing answers at {endpoint})" in proc.stdout
     assert f"fix: GIMP starts it on demand when you run the filter; to start it yourself: " \
-           f"{VENV / 'bin' / 'impasto-daemon'}" in proc.stdout, proc.stdout
+           f"{VENV / 'bin' / 'impasto-daemon'} --config {installed.config}" in proc.stdout, \
+        proc.stdout
 
 
 def test_uninstall_removes_what_it_added_and_nothing_else(installed):
