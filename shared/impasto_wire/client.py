@@ -218,8 +218,11 @@ class Client:
         already = job_id in self._active  # a retry of a job still running here
         self._active.setdefault(job_id, time.monotonic())
         self._ended.pop(job_id, None)
-        ev = self._wait(lambda e: e.job_id == job_id and e.type in
-                        (P.ACCEPTED, P.ERROR, P.RESULT, P.CANCELLED),
+        # the answer: accepted or an error; or, for a retry of a job that already ended, its
+        # replayed end (while the job is still active here, its own end is not the answer)
+        answers = (P.ACCEPTED, P.ERROR) if already else \
+            (P.ACCEPTED, P.ERROR, P.RESULT, P.CANCELLED)
+        ev = self._wait(lambda e: e.job_id == job_id and e.type in answers,
                         self.timeout if timeout is None else timeout)
         if ev.type == P.ERROR:
             if not already:

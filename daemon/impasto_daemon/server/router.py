@@ -52,6 +52,9 @@ log = logging.getLogger("impasto.daemon.router")
 HEARTBEAT = 1.0  # seconds: every job's client hears from us at least this often
 POLL_MS = 100
 MAX_READS_PER_ROUND = 64
+# after a stop, keep the socket open this long (answering) before closing it: a client whose
+# connection closes drops the replies it has not read yet (ZMQ_IMMEDIATE), e.g. "stopping"
+STOP_SETTLE = 0.5
 
 # why a job was cancelled -> whether a retried submit with the same id replays that outcome
 # (True) or runs the job again (False: it was cancelled only because its client was away)
@@ -92,6 +95,7 @@ class Router:
         self._stop_requested = False
         self.stopping = False
         self._stop_deadline = 0.0
+        self._settle_until = 0.0
 
     # --- lifetime -------------------------------------------------------------------------------
 
@@ -107,7 +111,9 @@ class Router:
         while True:
             if self._stop_requested and not self.stopping:
                 self._begin_shutdown(shutdown_grace)
-            if self.stopping and (not len(self.table) or time.monotonic() > self._stop_deadline):
+            now = time.monotonic()
+            if self.stopping and (now > self._stop_deadline or (
+                    not len(self.table) and now >= self._settle_until)):
                 break
             ready = dict(poller.poll(POLL_MS))
             if self.sock in ready:
@@ -121,6 +127,7 @@ class Router:
     def _begin_shutdown(self, grace: float) -> None:
         self.stopping = True
         self._stop_deadline = time.monotonic() + grace
+        self._settle_until = time.monotonic() + min(STOP_SETTLE, grace)
         queued = self.table.drain()
         log.info("shutting down: %d queued job(s) dropped, %d running cancelled",
                  len(queued), len(self.table) - len(queued))
