@@ -164,7 +164,7 @@ def test_dialog_ok_runs_and_cancel_does_nothing(impasto, display):
     finally:
         last.unlink(missing_ok=True)
     (got,) = res.data
-    assert pressed == ["Return", "Escape"], (pressed, res.log)
+    assert pressed == ["Return", "Escape"], (pressed, res.data, trace_lines(res.log))
     assert got["ok"]["status"] == "success", (got, res.log)
     assert got["cancel"]["status"] == "cancel", (got, res.log)
     assert got["layers"] == ["Photo — dialog-style", "Photo"]  # only OK added a layer
@@ -232,7 +232,7 @@ def test_preview_window_shows_the_picture_forming_and_cancel_leaves_nothing(
     keys.join(10)
     (got,) = res.data
     trace = trace_lines(res.log)
-    assert pressed == ["Return", "Escape"], (pressed, res.log)
+    assert pressed == ["Return", "Escape"], (pressed, res.data, trace_lines(res.log))
     frames = [t for t in trace if t.startswith("preview: frame ")]
     assert len(frames) >= 2, trace
     assert len({f.rsplit(" crc ", 1)[1] for f in frames}) >= 2, frames  # the picture changes
@@ -260,7 +260,7 @@ def test_gimps_own_cancel_takes_the_preview_window_with_it(impasto, display, las
     res = impasto.run(interactive_run(), env={"DISPLAY": display}, timeout=180)
     keys.join(10)
     (got,) = res.data
-    assert pressed == ["Return", "kill"], (pressed, res.log)
+    assert pressed == ["Return", "kill"], (pressed, res.data, trace_lines(res.log))
     assert any(t.startswith("preview: frame ") for t in trace_lines(res.log)), res.log
     assert got["results"][0]["status"] != "success", (got, res.log)
     assert got["layers"] == ["Photo"] and got["intact"] and got["undo"], got
@@ -288,4 +288,7 @@ def assert_job_cancelled(daemon, cancelled_before: int) -> None:
         if not status["running"] and status["jobs"]["cancelled"] == cancelled_before + 1:
             return
         time.sleep(0.2)
-    pytest.fail(f"the daemon still runs the cancelled job: {daemon.status()}")
+    status = daemon.status()
+    pytest.fail(f"the daemon did not cancel the job (cancelled before: {cancelled_before}; "
+                f"now running {status['running']}, counters {status['jobs']}):\n"
+                f"{daemon.log_text()}")
