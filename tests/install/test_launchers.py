@@ -122,6 +122,16 @@ def test_cli_plugin_and_systemd_unit_start_the_daemon_with_the_same_command_line
         assert run.returncode == 0, show(run)
         welcome = _hello(home)
         cli = _argv(welcome["pid"])
+        # a daemon that loads other networks than the configuration now names is pointed out
+        cfg = daemon_config.load(config)
+        cfg.models, cfg.weights = ["vgg19"], {"vgg19": "random"}
+        config.write_text(daemon_config.render(cfg))
+        doctor = subprocess.run([str(VENV / "bin" / "impasto"), "doctor", "--skip", "device",
+                                 "--skip", "weights", "--skip", "gimp"], env=home.env,
+                                capture_output=True, text=True, timeout=120)
+        assert "WARN daemon: reachable at" in doctor.stdout, show(doctor)
+        assert "the configuration names vgg19" in doctor.stdout and "impasto stop" in \
+            doctor.stdout, show(doctor)
     finally:
         _stop(home)
     assert systemd == plugin == cli == expected, (systemd, plugin, cli)

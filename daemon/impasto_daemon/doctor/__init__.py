@@ -46,7 +46,10 @@ def run_checks(opts: DoctorOptions) -> list[Check]:
     checks: list[Check] = [check_config(config_path)]
     if "daemon" not in opts.skip:
         unit = (config_home() / "systemd" / "user" / UNIT_NAME).is_file()
-        checks.append(check_daemon(opts.endpoint, opts.timeout, unit_installed=unit))
+        cfg = load_config(config_path)
+        checks.append(check_daemon(opts.endpoint or _configured_endpoint(config_path),
+                                   opts.timeout, unit_installed=unit,
+                                   configured_models=cfg.models if cfg else None))
     if "device" not in opts.skip:
         from .device_check import check_device
 
@@ -56,6 +59,17 @@ def run_checks(opts: DoctorOptions) -> list[Check]:
     if "gimp" not in opts.skip:
         checks.extend(_gimp_checks(opts, manifest))
     return checks
+
+
+def _configured_endpoint(config_path: Path) -> str | None:
+    """Where the configured daemon listens (None: let the check find it, and say why not)."""
+    from impasto_wire.endpoints import EndpointError
+    from impasto_wire.launcher import configured_endpoint
+
+    try:
+        return configured_endpoint(config_path)
+    except (EndpointError, OSError):
+        return None
 
 
 def _config_path(manifest: Manifest) -> Path:

@@ -31,8 +31,11 @@ def _start_hint(unit_installed: bool) -> str:
 
 
 def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
-                 unit_installed: bool = False) -> R.Check:
-    """Not running is a warning, not a failure: the plug-in starts the daemon on demand."""
+                 unit_installed: bool = False,
+                 configured_models: list[str] | None = None) -> R.Check:
+    """Not running is a warning, not a failure: the plug-in starts the daemon on demand. A
+    daemon that loads other networks than the configuration names (started before an edit,
+    or by hand) is a warning too: clients are offered what it has, not what is configured."""
     try:
         endpoint = endpoint or discover_endpoint()
     except EndpointError as exc:
@@ -48,6 +51,11 @@ def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
         return R.fail("daemon", f"{what}; it speaks protocol {welcome.get('protocol')}, this "
                       f"installation {PROTOCOL_VERSION}",
                       "stop the old daemon (impasto stop) and let the new one start")
+    running = [m.get("name") for m in welcome.get("models", [])]
+    if configured_models is not None and running != list(configured_models):
+        return R.warn("daemon", f"{what}; the configuration names {', '.join(configured_models)}",
+                      "it was started otherwise or before the configuration changed: stop it "
+                      "(impasto stop) and the next request starts it from the configuration")
     if any(m.get("random") for m in welcome.get("models", [])):
         return R.warn("daemon", what, "it runs RANDOM weights (a demo, no real style transfer): "
                       "get real weights (see the weights lines) and restart it (impasto stop; "
