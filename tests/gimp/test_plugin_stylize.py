@@ -243,10 +243,12 @@ def test_progress_follows_the_daemon_and_labels_demo_weights(painted):
     _, log = painted
     shown = [t[len("progress: "):] for t in trace_lines(log) if t.startswith("progress: ")]
     demo = "[demo weights — not a real model] "
-    # the last step's line may carry the time left (", eta 0s")
-    assert any(t.startswith(f"{demo}Painting 'Paint': step 3/3") for t in shown), shown
+    # every step line counts the iterations asked for (3), for each layer; a line may end with
+    # the time left (", eta 2s")
+    for prefix in (f"{demo}Painting 'Paint': step ", f"{demo}Painting 'B' (2 of 2): step "):
+        steps = [t[len(prefix):].split(",")[0] for t in shown if t.startswith(prefix)]
+        assert steps and all(s.endswith("/3") for s in steps), shown
     assert f"{demo}Reading the style for 'A' (1 of 2)…" in shown, shown
-    assert any(t.startswith(f"{demo}Painting 'B' (2 of 2): step 3/3") for t in shown), shown
 
 
 LAST_VALUES = "GimpProcedureConfigRun-plug-in-impasto-stylize.last"
