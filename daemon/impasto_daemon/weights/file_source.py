@@ -7,6 +7,7 @@ from pathlib import Path
 import torch
 
 from .architecture import check_features, check_model_name
+from .commands import fetch_command
 from .fileformat import FileContents, guess_model, read_weights_file
 from .hashing import check_hash, hash_prefix_in_name, sha256_file, split_expected_hash
 from .info import WeightsError, WeightsInfo
@@ -24,7 +25,8 @@ def load_checked(
     without being parsed at all.
     """
     if not path.is_file():
-        raise WeightsError(f"weights file not found: {path}")
+        raise WeightsError(f"weights file not found: {path}\n  Real weights for {model.upper()}: "
+                           f"{fetch_command(model)} (it updates the daemon configuration)")
     sha256 = sha256_file(path)
     if expected:
         check_hash(path, sha256, expected, why)
