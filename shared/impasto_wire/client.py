@@ -151,7 +151,8 @@ class Client:
         self._token: str | None = None  # read when first needed (TCP only)
         self._pending: deque[Event] = deque()
         self._inbox: deque[Event] = deque()  # events made from a pong's job states
-        self._active: dict[str, float] = {}  # job id -> submit time, until its terminal event
+        # job id -> when we last heard of it (submitted, an event), until its terminal event
+        self._active: dict[str, float] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()  # recent terminal ids (de-duplicate)
         self._last_heard = time.monotonic()
         self._last_ping = 0.0
@@ -216,7 +217,7 @@ class Client:
         self._check_local_limits(header, frames)
         self._send(header, frames, timeout)
         already = job_id in self._active  # a retry of a job still running here
-        self._active.setdefault(job_id, time.monotonic())
+        self._active[job_id] = time.monotonic()
         self._ended.pop(job_id, None)
         # the answer: accepted or an error; or, for a retry of a job that already ended, its
         # replayed end (while the job is still active here, its own end is not the answer)
@@ -423,9 +424,16 @@ class Client:
         if msg.type == P.PONG:
             self._job_states(msg.header.get("jobs") or {})
             return self._inbox.popleft() if self._inbox else None
-        if msg.type in P.TERMINAL_TYPES and msg.id in self._ended and msg.id not in self._active:
+        if msg.type in P.TERMINAL_TYPES and (
+                (msg.id in self._ended and msg.id not in self._active)
+                or self._terminal_pending(msg.id)):
             return None  # told again in answer to a ping that crossed the first telling
+        if msg.id in self._active:
+            self._active[msg.id] = self._last_heard
         return Event(msg.type, msg.id, msg.header, msg.frames)
+
+    def _terminal_pending(self, job_id: str) -> bool:
+        return any(e.job_id == job_id and e.terminal for e in self._pending)
 
     def _job_states(self, states: Mapping[str, Any]) -> None:
         """A job of ours the daemon does not know (any more) will never end by itself."""
@@ -458,7 +466,11 @@ class Client:
             )
         if now - self._last_ping >= self.ping_interval:
             self._last_ping = now
-            jobs = list(self._active)[:P.MAX_PING_JOBS]
+            # name the jobs we have not heard of for a while (a live one hears at least once a
+            # second): the daemon answers their states and repeats the end of an ended one
+            jobs = [j for j, heard in self._active.items()
+                    if now - heard > 2 * self.ping_interval and not self._terminal_pending(j)]
+            jobs = jobs[:P.MAX_PING_JOBS] or None
             try:
                 self._sock.send(P.pack_header(P.make_header(P.PING, new_id(), jobs=jobs)),
                                 zmq.NOBLOCK)

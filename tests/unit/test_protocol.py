@@ -172,6 +172,23 @@ def test_each_limit_is_defined_once_and_imported_by_protocol_and_settings():
     assert P.Limits().max_queued_bytes == L.MAX_QUEUED_BYTES >= P.Limits().max_message_bytes
 
 
+def test_the_plug_in_takes_the_iteration_limit_from_the_wire_without_pyzmq():
+    """options.py is imported when GIMP registers the plug-in, before its dependencies are
+    checked: the limit must come from impasto_wire without importing zmq or msgpack."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    plugin = Path(__file__).resolve().parents[2] / "gimp_plugin" / "impasto-stylize"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); "
+            "from impasto_gimp import options; from impasto_wire import limits; "
+            "assert options.ITERATIONS_MAX is limits.MAX_ITERATIONS; "
+            "assert 'zmq' not in sys.modules and 'msgpack' not in sys.modules; print('ok')")
+    out = subprocess.run([sys.executable, "-c", code, str(plugin)], capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
+
+
 def test_ping_asks_about_a_bounded_number_of_well_formed_job_ids():
     ok = P.encode(P.make_header(P.PING, "p", jobs=["a", "b"]))
     assert P.decode(ok, SMALL).header["jobs"] == ["a", "b"]

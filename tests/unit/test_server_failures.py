@@ -159,3 +159,27 @@ def test_submit_refusals_raise_daemon_error(server):
         assert info.value.code == P.BAD_REQUEST and "--model" in info.value.message
         with pytest.raises(ValueError):
             c.submit([(Image(2, 2, 3), bytes(11))], [Style.raw(2, 2, 3, bytes(12))])
+
+
+def _replies(c: Client, within: float = 1.0) -> list[P.Message]:
+    """Everything on a client's socket for a while, read raw (bypassing the Client)."""
+    got, deadline = [], time.monotonic() + within
+    while (left := deadline - time.monotonic()) > 0:
+        if c._sock.poll(int(left * 1000)):
+            got.append(P.decode(c._sock.recv_multipart(), expect="reply"))
+    return got
+
+
+def test_a_ping_naming_an_ended_job_repeats_its_end_to_its_owner_only(server):
+    endpoint, _ = server
+    with Client(endpoint, name="owner") as owner, Client(endpoint, name="other") as other:
+        job = run(owner, seed=0)[-1].job_id
+        _replies(owner, 0.3)  # pongs of pings sent while the job ran
+        for c in (owner, other):
+            c._sock.send(P.pack_header(P.make_header(P.PING, "p-" + c.name, jobs=[job])))
+        mine = [(m.type, m.id) for m in _replies(owner)]
+        assert mine == [(P.RESULT, job), (P.PONG, "p-owner")]  # the repeat, then the pong
+        [pong] = [m for m in _replies(other) if m.id == "p-other"]
+        assert pong.header["jobs"] == {job: "unknown"}  # not its job: no state, no result
+        owner._sock.send(P.pack_header(P.make_header(P.PING, "again", jobs=[job])))
+        assert owner.poll(timeout=1.0) is None  # a repeat of an end already seen is dropped

@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from impasto_wire.limits import MAX_ITERATIONS  # stdlib only: safe before deps are checked
+
 # (value, label, help) — value is what scripts pass and what the engine receives
 MODELS = (
     ("vgg19", "VGG19", "The classic network for style transfer (best quality)"),
@@ -30,7 +32,7 @@ ENGINE_STYLE_WEIGHT = 2.0
 STRENGTH_PER_DECADE = 50.0
 
 SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
-ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = 1, 10000, 300
+ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = 1, MAX_ITERATIONS, 300
 #: the declared argument's lower bound: 0 reaches ``validate`` and is refused with a sentence
 #: (below a declared minimum GObject only warns and silently keeps the previous value)
 ITERATIONS_DECLARED_MIN = 0
