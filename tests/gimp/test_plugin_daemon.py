@@ -24,7 +24,10 @@ from plugin_fixtures import (
 )
 
 W, H = 48, 40
-LONG_JOB = "iterations=5000"  # minutes on one CPU thread: always still running when we act
+#: a job still running when the test acts: many iterations on a layer large enough that the
+#: engine's convergence rule does not end it within seconds (a 48x40 one ends after ~50 steps)
+LONG_JOB = "iterations=5000"
+BUSY = (160, 120)
 
 
 @pytest.fixture(scope="module")
@@ -34,15 +37,16 @@ def style(impasto):
     return impasto.path(path)
 
 
-def one_layer_run(style: str, extra: str = "") -> str:
+def one_layer_run(style: str, extra: str = "", size: tuple[int, int] = (W, H)) -> str:
     """Batch code: stylise one layer; emit the result, the layer names, whether it is intact."""
+    w, h = size
     return f"""
-        img = Gimp.Image.new({W}, {H}, Gimp.ImageBaseType.RGB)
-        src = make_layer(img, "Photo", {W}, {H}, pattern({W}, {H}, 1))
+        img = Gimp.Image.new({w}, {h}, Gimp.ImageBaseType.RGB)
+        src = make_layer(img, "Photo", {w}, {h}, pattern({w}, {h}, 1))
         t0 = time.monotonic()
         r = stylize(img, [src], style_file={style!r}{extra})
         emit({{"result": r, "layers": [l.get_name() for l in img.get_layers()],
-               "intact": read_pixels(src) == pattern({W}, {H}, 1),
+               "intact": read_pixels(src) == pattern({w}, {h}, 1),
                "seconds": time.monotonic() - t0}})
         img.delete()
     """
@@ -123,7 +127,7 @@ def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, t
     doomed = start_daemon(tmp_path)
     try:
         watcher = when_running(doomed, doomed.kill)
-        res = impasto.run(one_layer_run(style, f", {LONG_JOB}"),
+        res = impasto.run(one_layer_run(style, f", {LONG_JOB}", BUSY),
                           endpoint=doomed.endpoint, timeout=120)
         watcher.join(5)
     finally:
@@ -147,7 +151,7 @@ def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):
 
     cancelled_before = daemon.status()["jobs"]["cancelled"]
     watcher = when_running(daemon, kill)
-    res = impasto.run(one_layer_run(style, f", {LONG_JOB}"), timeout=120)
+    res = impasto.run(one_layer_run(style, f", {LONG_JOB}", BUSY), timeout=120)
     watcher.join(5)
     assert "at" in killed, res.log
     (got,) = res.data
