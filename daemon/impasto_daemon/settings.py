@@ -16,6 +16,7 @@ MODELS = ("vgg19", "vgg16")
 POOLINGS = ("avg", "max")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
+MAX_LEARNING_RATE = 1.0
 MIN_PROCESS_SIZE = 32
 MAX_PROCESS_SIZE = 16_384
 
@@ -72,8 +73,11 @@ class StyleSettings:
             value = getattr(self, name)
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-        if not (math.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ValueError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE):
+            raise ValueError(
+                f"learning_rate must be > 0 and at most {MAX_LEARNING_RATE} (pixels live in "
+                f"0..1, a larger step only saturates them), got {self.learning_rate}"
+            )
         if not (math.isfinite(self.style_scale) and 0.05 <= self.style_scale <= 8):
             raise ValueError(f"style_scale must be between 0.05 and 8, got {self.style_scale}")
         if self.style_blend is not None:
@@ -90,8 +94,9 @@ class StyleSettings:
         weights = self.style_blend or (1.0,) * n_styles
         if len(weights) != n_styles:
             raise ValueError(f"style_blend has {len(weights)} weights for {n_styles} style images")
-        total = sum(weights)
-        return tuple(w / total for w in weights)
+        largest = max(weights)  # divided first, so huge weights cannot overflow the sum
+        total = sum(w / largest for w in weights)
+        return tuple(w / largest / total for w in weights)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StyleSettings:

@@ -9,7 +9,6 @@ from pictures import smooth_image
 from impasto_daemon.engine import StyleSettings
 from impasto_daemon.engine.images import split_pixels
 from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
-from impasto_daemon.engine.run import plan_batches
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
 SETTINGS = StyleSettings(size=48, iterations=12, multiscale=False, optimizer="adam",
@@ -60,12 +59,15 @@ def test_lbfgs_batch_reaches_comparable_loss(engine, rng):
 def test_batches_group_by_size_and_respect_memory(engine, rng):
     a, b = smooth_image(rng, 40, 48), smooth_image(rng, 30, 30)
     big = 64 * 2**30
-    assert plan_batches(engine, [a, b, a, a], SETTINGS, big) == [[0, 2, 3], [1]]
+    members = lambda plan: [list(b.members) for b in plan.batches]  # noqa: E731
+    assert members(engine.plan([a.shape[:2], b.shape[:2], a.shape[:2], a.shape[:2]], SETTINGS,
+                               big)) == [[0, 2, 3], [1]]
     from impasto_daemon.engine import memory
 
-    one_layer = memory.budget_for(48 * 40, "vgg19", "adam", False, engine.device)
+    autocast = engine.plan([a.shape[:2]], SETTINGS, big).autocast
+    one_layer = memory.budget_for(48 * 40, "vgg19", "adam", autocast, engine.device)
     one_layer += 4 * memory.host_bytes(40, 48, 10)
-    assert plan_batches(engine, [a, a, a], SETTINGS, one_layer) == [[0], [1], [2]]
+    assert members(engine.plan([a.shape[:2]] * 3, SETTINGS, one_layer)) == [[0], [1], [2]]
 
 
 def test_progress_names_the_first_layer_of_each_batch(engine, rng):

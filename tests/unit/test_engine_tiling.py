@@ -15,7 +15,7 @@ from pictures import smooth_image
 from impasto_daemon.engine import BudgetTooSmall, StyleSettings, memory
 from impasto_daemon.engine.images import split_pixels
 from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
-from impasto_daemon.engine.tiled import Tile, TiledObjective, halo_for, plan_tiles
+from impasto_daemon.engine.tiled import Tile, TiledObjective, plan_tiles
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
 SETTINGS = StyleSettings(size=128, iterations=10, multiscale=False)
@@ -23,15 +23,15 @@ SETTINGS = StyleSettings(size=128, iterations=10, multiscale=False)
 
 def budget_for_tiles(engine, side: int, h: int, w: int) -> int:
     """A CPU budget whose crops are at most side x side pixels."""
-    return (memory.budget_for(side * side, "vgg19", "lbfgs", False, engine.device)
+    autocast = engine.plan([(h, w)], SETTINGS, 2**40).autocast
+    return (memory.budget_for(side * side, "vgg19", "lbfgs", autocast, engine.device)
             + memory.host_bytes(h, w, 10))
 
 
 def planned_tiles(engine, budget: int, h: int, w: int) -> list[Tile]:
-    """The tiles StyleRun plans for an h x w layer under ``budget`` on the CPU."""
-    spare = budget - memory.host_bytes(h, w, 10)
-    pixels = memory.max_pixels("vgg19", "lbfgs", False, spare, engine.device)
-    return plan_tiles(h, w, pixels, halo_for(pixels))
+    """The tiles the engine plans for an h x w layer's finest scale under ``budget``."""
+    settings = StyleSettings(size=max(h, w), iterations=1, multiscale=False)
+    return list(engine.plan([(h, w)], settings, budget).batches[0].scales[-1].tiles)
 
 
 def psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -17,8 +17,9 @@ from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
 from .host_memory import HostPeak
 from .memory import default_budget
+from .plan import JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
-from .run import ProgressCallback, StyleRun, plan_batches
+from .run import ProgressCallback, StyleRun, Workbench
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 
@@ -125,20 +126,21 @@ class StyleEngine:
         budget = memory_budget or self.memory_budget or default_budget(self.device)
         results: list[tuple[np.ndarray, StyleStats] | None] = [None] * len(contents)
         try:
-            batches = (plan_batches(self, contents, settings, budget) if batch
-                       else [[i] for i in range(len(contents))])
-            runs = [(members, StyleRun(self, [contents[i] for i in members], styles, settings,
-                                       cancel, progress_interval, preview_interval, budget))
-                     for members in batches]
-            total_work = sum(run.work for _, run in runs)
+            plan = self.plan([c.shape[:2] for c in contents], settings, budget, batch,
+                             [s.shape[:2] for s in styles])
+            bench = self.workbench(settings, plan.autocast)
+            runs = [StyleRun(bench, [contents[i] for i in b.members], styles, settings, b,
+                             cancel, progress_interval, preview_interval, budget)
+                    for b in plan.batches]
+            total_work = sum(run.work for run in runs)
             done_work, started = 0.0, time.monotonic()
-            for members, run in runs:
+            for run in runs:
                 self._reset_peak_memory()
                 if progress is not None:
-                    run.progress = partial(_request_progress, progress, members[0],
+                    run.progress = partial(_request_progress, progress, run.plan.members[0],
                                            len(contents), done_work, run.work, total_work,
                                            started)
-                for i, result in zip(members, run.run()):
+                for i, result in zip(run.plan.members, run.run()):
                     results[i] = result
                 done_work += run.work
         except torch.cuda.OutOfMemoryError as exc:
@@ -159,10 +161,24 @@ class StyleEngine:
             "or close other programs using the GPU"
         )
 
-    def to_device(self, image: torch.Tensor) -> torch.Tensor:
-        """The image stays in the standard layout (L-BFGS flattens its gradient); the network
-        switches to channels_last itself."""
-        return image.to(self.device).contiguous()
+    def plan(
+        self, shapes: Sequence[tuple[int, int]], settings: StyleSettings, budget: int,
+        batch: bool = True, style_shapes: Sequence[tuple[int, int]] = (),
+    ) -> JobPlan:
+        """The job's plan on this engine's device (``batch=False``: one layer per batch)."""
+        if batch:
+            return plan_job(shapes, settings, budget, self.device, style_shapes)
+        plans = [plan_job([shape], settings, budget, self.device, style_shapes)
+                 for shape in shapes]
+        batches = tuple(dataclasses.replace(p.batches[0], members=(i,))
+                        for i, p in enumerate(plans))
+        return JobPlan(batches, plans[0].autocast if plans else False)
+
+    def workbench(self, settings: StyleSettings, autocast: bool) -> Workbench:
+        """What a run needs of this engine, for one job's model and pooling."""
+        return Workbench(self.network(settings.model, settings.pooling), self.device, autocast,
+                         self.targets, self.weights_info[settings.model].label,
+                         self.peak_memory)
 
     def _reset_peak_memory(self) -> None:
         if self.on_cuda:

@@ -11,8 +11,6 @@ from torch import nn
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums
 from .vgg import VGGFeatures
 
-STRIP_ALIGN = 16  # relu5_1 sits behind four 2x poolings
-
 
 @dataclass
 class LossParts:
@@ -67,17 +65,18 @@ def style_grams(
     image: torch.Tensor,
     layers: Sequence[str],
     autocast: bool = False,
-    max_pixels: int | None = None,
+    strips: Sequence[tuple[int, int]] | None = None,
 ) -> dict[str, torch.Tensor]:
     """Gram matrices of one style image, the only thing the optimisation needs from it.
 
     A Gram matrix is a sum over positions, so a style image too large for one pass is read in
-    strips and the sums are added: exact but for the strips' borders.
+    ``strips`` of rows (plan.py decides them) and the sums are added: exact but for the strips'
+    borders.
     """
     device = next(net.parameters()).device
     sums: dict[str, torch.Tensor] = {}
     positions = dict.fromkeys(layers, 0)
-    for y0, y1 in strip_rows(image.shape[-2], image.shape[-1], max_pixels):
+    for y0, y1 in strips or [(0, image.shape[-2])]:
         strip = image[..., y0:y1, :].to(device)
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
             feats = net(strip, layers)
@@ -85,20 +84,6 @@ def style_grams(
             sums[k] = sums.get(k, 0) + gram_sums(feats[k])
             positions[k] += feats[k].shape[-2] * feats[k].shape[-1]
     return {k: gram_from_sums(sums[k], positions[k]) for k in layers}
-
-
-def strip_rows(height: int, width: int, max_pixels: int | None) -> list[tuple[int, int]]:
-    """Row ranges of at most ``max_pixels`` each (when it allows), every one a multiple of
-    STRIP_ALIGN rows but the last, and none thinner than STRIP_ALIGN (which four poolings need
-    to leave a feature row): a short remainder joins the strip before it."""
-    if max_pixels is None or height * width <= max_pixels:
-        return [(0, height)]
-    rows = max(STRIP_ALIGN, max_pixels // max(width, 1) // STRIP_ALIGN * STRIP_ALIGN)
-    starts = list(range(0, height, rows))
-    if len(starts) > 1 and height - starts[-1] < STRIP_ALIGN:
-        starts.pop()
-    return [(y0, starts[i + 1] if i + 1 < len(starts) else height)
-            for i, y0 in enumerate(starts)]
 
 
 @torch.no_grad()

@@ -1,17 +1,18 @@
-"""One stylisation job: coarse-to-fine over scales, each scale optimised whole or in tiles.
+"""One batch of a job, executing its plan (plan.py): coarse to fine, each scale whole or tiled.
 
 A scale that fits the memory budget is optimised on the device in one piece. A larger one
 keeps the image on the CPU and computes the exact whole-image loss and gradient tile by tile
 (tiled.py), so the result is the untiled one, only slower. Between scales the image is on the
-CPU.
+CPU. Read ``run`` top to bottom for the whole job.
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -19,88 +20,93 @@ import torch
 from impasto_wire.progress import ProgressEvent
 
 from ..settings import StyleSettings
-from . import memory
 from .color import preserve_colors
-from .images import fit_long_side, preview, resize, split_pixels, to_rgba
+from .images import preview, resize, split_pixels, to_rgba
 from .objective import LossParts, StyleObjective, content_features, style_grams
 from .optimize import Ticker, optimise
 from .pace import Pace, step_cost
-from .results import BudgetTooSmall, StyleCancelled, StyleStats
-from .scales import iterations_per_scale, plan_scales, process_size
-from .target_cache import pixels_key
-from .tiled import TiledObjective, halo_for, plan_tiles
-from .vgg import CONTENT_LAYER, STYLE_LAYERS
-
-if TYPE_CHECKING:
-    from .engine import StyleEngine
+from .plan import BatchPlan, ScalePlan
+from .results import StyleCancelled, StyleStats
+from .target_cache import TargetCache, pixels_key
+from .tiled import TiledObjective
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 
 ProgressCallback = Callable[[ProgressEvent], None]
-MIN_TILE_SIDE = 64
-TILED_HISTORY = 10  # L-BFGS pairs kept for a tiled scale: they live in host memory, full size
+#: a scale is done when its loss fell by less than this share over the last 10 steps
+CONVERGENCE_TOLERANCE = 0.01
+
+
+@dataclass
+class Workbench:
+    """What a run uses of the warm engine: the network, where it runs, the style-target cache,
+    and how to read the job's peak memory."""
+
+    net: VGGFeatures
+    device: torch.device
+    autocast: bool
+    targets: TargetCache
+    weights_label: str
+    peak_memory: Callable[[], int]
+
+    def to_device(self, image: torch.Tensor) -> torch.Tensor:
+        """The image stays in the standard layout (L-BFGS flattens its gradient); the network
+        switches to channels_last itself."""
+        return image.to(self.device).contiguous()
 
 
 class StyleRun:
-    """The state of one job: one layer, or several optimised together as one batch.
+    """One batch: one layer, or several of one processing size optimised together.
 
-    A batch's layers share the processing size (so their tensors stack) and the style targets;
-    each keeps its own content target, alpha and output size. Tiled scales take one layer.
+    A batch's layers share the style targets; each keeps its own content target, alpha and
+    output size. Tiled scales take one layer.
     """
 
     def __init__(
         self,
-        engine: StyleEngine,
+        bench: Workbench,
         contents: Sequence[np.ndarray],
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
-        cancel: threading.Event | None,
-        progress_interval: float,
-        preview_interval: float | None,
-        memory_budget: int,
+        plan: BatchPlan,
+        cancel: threading.Event | None = None,
+        progress_interval: float = 0.0,
+        preview_interval: float | None = None,
+        memory_budget: int = 0,
     ) -> None:
-        self.engine, self.settings, self.cancel = engine, settings, cancel
+        self.bench, self.settings, self.plan, self.cancel = bench, settings, plan, cancel
         self.progress: ProgressCallback | None = None  # set by the caller before run()
         self.preview_interval = preview_interval
-        self.started = time.monotonic()
+        self.budget = memory_budget
         self.blend = settings.blend_for(len(styles))
-        self.net = engine.network(settings.model, settings.pooling)
         self.sources = [split_pixels(c) for c in contents]
         self.styles = [(split_pixels(s).rgb, pixels_key(s)) for s in styles]
-        self.sizes = plan_scales(*layer_size(contents[0], settings), settings.multiscale)
-        if any(layer_size(c, settings) != self.sizes[-1] for c in contents):
-            raise ValueError("layers optimised as one batch must share their processing size")
-        self.per_scale = iterations_per_scale(settings.iterations, len(self.sizes))
-        self.budget = memory_budget
-        self.tile_pixels = tile_pixel_limit(engine, settings, self.sizes[-1], memory_budget,
-                                            len(contents))
-        self.halo = halo_for(self.tile_pixels)
-        self.tiles = [plan_tiles(h, w, self.tile_pixels, self.halo) for h, w in self.sizes]
-        if len(contents) > 1 and any(len(t) > 1 for t in self.tiles):
-            raise ValueError("a batch of layers must fit the memory budget without tiles")
-        self.pace = Pace([step_cost(h * w * len(contents), len(t))
-                          for (h, w), t in zip(self.sizes, self.tiles)], self.per_scale)
+        self.pace = Pace([step_cost(s.size[0] * s.size[1] * len(contents), len(s.tiles))
+                          for s in plan.scales], [s.steps for s in plan.scales])
         self.work = self.pace.work
-        self.generator = torch.Generator().manual_seed(settings.seed)
         self.ticker = Ticker(progress_interval)
         self.preview_ticker = Ticker(preview_interval or 0.0)
-        self.done = 0
-        self.last_loss: torch.Tensor | None = None
+        self.steps = 0
+        self.final_loss = 0.0
+        self.started = time.monotonic()
 
     # -- the job ---------------------------------------------------------------------------
 
     def run(self) -> list[tuple[np.ndarray, StyleStats]]:
         """RGBA pixels and stats for each layer, in the order given."""
+        self.started = time.monotonic()
         torch.manual_seed(self.settings.seed)
-        hits_before = self.engine.targets.hits
+        hits_before = self.bench.targets.hits
         image: torch.Tensor | None = None  # CPU, N x 3 x h x w at the current scale
-        for index, (h, w) in enumerate(self.sizes, start=1):
+        for index, scale in enumerate(self.plan.scales, start=1):
             self._check_cancel()
             self._report("targets", index)
+            h, w = scale.size
             content = torch.cat([resize(src.rgb, h, w) for src in self.sources])
-            grams = self._blended_grams((h, w))
+            grams = self._blended_grams(scale)
             start = self._initial_image(content) if image is None else resize(image, h, w)
-            image = self._optimise_scale(index, content, grams, start)
+            image = self._optimise_scale(index, scale, content, grams, start)
         assert image is not None
-        self._report("finishing", len(self.sizes), final=True)
+        self._report("finishing", len(self.plan.scales))
         stats = self._stats(hits_before)
         results = []
         for i, src in enumerate(self.sources):
@@ -111,61 +117,59 @@ class StyleRun:
         return results
 
     def _optimise_scale(
-        self, index: int, content: torch.Tensor, grams: dict[str, torch.Tensor],
-        start: torch.Tensor,
+        self, index: int, scale: ScalePlan, content: torch.Tensor,
+        grams: dict[str, torch.Tensor], start: torch.Tensor,
     ) -> torch.Tensor:
         """Optimise one scale from ``start``: in one piece on the device when it fits, else
         on the CPU with the exact gradient gathered tile by tile."""
-        engine, s = self.engine, self.settings
-        tiles = self.tiles[index - 1]
-        if len(tiles) == 1:
-            content = engine.to_device(content)
-            objective = StyleObjective(
-                self.net, CONTENT_LAYER,
-                content_features(self.net, content, CONTENT_LAYER, engine.on_cuda),
-                grams, s.content_weight, s.style_weight, s.tv_weight,
-            )
-            start, history = engine.to_device(start), 50
-        else:
+        bench, s = self.bench, self.settings
+        if scale.tiled:
             objective = TiledObjective(
-                self.net, content, grams, tiles, s.content_weight, s.style_weight,
-                s.tv_weight, engine.device, engine.on_cuda,
+                bench.net, content, grams, list(scale.tiles), s.content_weight, s.style_weight,
+                s.tv_weight, bench.device, bench.autocast,
             )
-            history = TILED_HISTORY
-        budget = self.per_scale[index - 1]
+        else:
+            content = bench.to_device(content)
+            target = content_features(bench.net, content, CONTENT_LAYER, bench.autocast)
+            objective = StyleObjective(bench.net, CONTENT_LAYER, target, grams,
+                                       s.content_weight, s.style_weight, s.tv_weight)
+            start = bench.to_device(start)
+        last: list[LossParts] = []
 
         def on_step(done: int, parts: LossParts, current: torch.Tensor) -> None:
-            self.last_loss = parts.total.detach()
+            last[:] = [parts]
             self.pace.step(index - 1, done)
-            self._report("optimising", index, done, parts, done == budget, current)
+            self._report("optimising", index, done, parts, current)
 
         self.pace.begin_scale()
-        result, evaluations = optimise(
-            start, objective, budget, s.optimizer, s.learning_rate, autocast=engine.on_cuda,
-            on_step=on_step, cancel=self.cancel, history_size=history,
+        result, outcome = optimise(
+            start, objective, scale.steps, s.optimizer, s.learning_rate,
+            autocast=bench.autocast, on_step=on_step, cancel=self.cancel,
+            history_size=scale.history, tolerance=CONVERGENCE_TOLERANCE,
         )
-        self.done += evaluations
+        self.steps += outcome.steps
+        if math.isfinite(outcome.loss):
+            self.final_loss = outcome.loss
+        self.pace.step(index - 1, outcome.steps)
         self.pace.end_scale(index - 1)
+        self._report("optimising", index, outcome.steps, last[0] if last else None, result,
+                     final=True)
         return result.float().cpu()
 
     # -- pieces ----------------------------------------------------------------------------
 
-    def _blended_grams(self, size: tuple[int, int]) -> dict[str, torch.Tensor]:
-        """Weighted sum of each style image's Grams at the style scale for this content size;
+    def _blended_grams(self, scale: ScalePlan) -> dict[str, torch.Tensor]:
+        """Weighted sum of each style image's Grams, read as the plan says for this scale;
         shared by every tile of the scale, which is what makes the tiles agree."""
-        engine, s = self.engine, self.settings
+        bench, s = self.bench, self.settings
         blended: dict[str, torch.Tensor] = {}
-        for (rgb, key), weight in zip(self.styles, self.blend):
-            long_side = max(16, round(s.style_scale * max(size)))
-            th, tw = fit_long_side(*rgb.shape[-2:], long_side)
-            th, tw = max(th, 16), max(tw, 16)
-            cache_key = (key, s.model, s.pooling, STYLE_LAYERS, th, tw)
-            grams = engine.targets.get(cache_key)
+        for (rgb, key), weight, read in zip(self.styles, self.blend, scale.styles):
+            cache_key = (key, s.model, s.pooling, STYLE_LAYERS, read, bench.autocast)
+            grams = bench.targets.get(cache_key)
             if grams is None:
-                # Without gradients a pass needs about a third of an optimisation step.
-                grams = style_grams(self.net, resize(rgb, th, tw), STYLE_LAYERS,
-                                    engine.on_cuda, max_pixels=3 * self.tile_pixels)
-                engine.targets.put(cache_key, grams)
+                grams = style_grams(bench.net, resize(rgb, *read.size), STYLE_LAYERS,
+                                    bench.autocast, read.strips)
+                bench.targets.put(cache_key, grams)
             for layer, gram in grams.items():
                 blended[layer] = blended.get(layer, 0) + weight * gram
         return blended
@@ -174,8 +178,9 @@ class StyleRun:
         if self.settings.init == "content":
             return content.clone()
         if self.settings.init == "noise":
-            return torch.rand(content.shape, generator=self.generator)
-        return resize(self.styles[0][0], *content.shape[-2:])
+            generator = torch.Generator().manual_seed(self.settings.seed)
+            return torch.rand(content.shape, generator=generator)
+        return resize(self.styles[0][0], *content.shape[-2:]).expand_as(content).clone()
 
     def _check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
@@ -183,7 +188,7 @@ class StyleRun:
 
     def _report(
         self, stage: str, scale: int, step: int | None = None,
-        parts: LossParts | None = None, final: bool = False, image: torch.Tensor | None = None,
+        parts: LossParts | None = None, image: torch.Tensor | None = None, final: bool = False,
     ) -> None:
         if self.progress is None:
             return
@@ -197,86 +202,33 @@ class StyleRun:
         wants_preview = image is not None and self.preview_interval is not None
         if wants_preview and self.preview_ticker.due(final):
             thumb = preview(image.detach().float().cpu())
-        h, w = self.sizes[scale - 1]
-        tiles = self.tiles[scale - 1]
-        strategy = f"scale {scale}/{len(self.sizes)} {w}x{h}"
-        if len(tiles) > 1:
-            t = tiles[0]
-            strategy += (f" in {len(tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
-                         f" + {self.halo} px context")
+        plan = self.plan.scales[scale - 1]
+        h, w = plan.size
+        strategy = f"scale {scale}/{len(self.plan.scales)} {w}x{h}"
+        if plan.tiled:
+            t = plan.tiles[0]
+            strategy += (f" in {len(plan.tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
+                         f" + {self.plan.halo} px context")
+        finishing = stage == "finishing"
         self.progress(ProgressEvent(
-            stage=stage, fraction=1.0 if stage == "finishing" else self.pace.fraction(),
+            stage=stage, fraction=1.0 if finishing else self.pace.fraction(),
             elapsed=time.monotonic() - self.started,
-            eta=0.0 if stage == "finishing" else self.pace.eta(),
+            eta=0.0 if finishing else self.pace.eta(),
             layers=len(self.sources), batch=len(self.sources),
-            scale=scale, scales=len(self.sizes),
-            step=self.pace.done[scale - 1] if step is None else step,
-            steps=self.per_scale[scale - 1],
+            scale=scale, scales=len(self.plan.scales),
+            step=self.pace.done[scale - 1] if step is None else step, steps=plan.steps,
             loss=values[0], content_loss=values[1], style_loss=values[2], tv_loss=values[3],
-            size=(h, w), tiles=len(tiles), strategy=strategy, preview=thumb,
+            size=(h, w), tiles=len(plan.tiles), strategy=strategy, preview=thumb,
         ))
 
     def _stats(self, hits_before: int) -> StyleStats:
-        engine, s = self.engine, self.settings
+        bench, s = self.bench, self.settings
         return StyleStats(
-            seconds=time.monotonic() - self.started, iterations=self.done,
-            device=str(engine.device), seed=s.seed, model=s.model,
-            weights=engine.weights_info[s.model].label, sizes=list(self.sizes),
-            target_cache_hits=engine.targets.hits - hits_before,
-            peak_memory_bytes=engine.peak_memory(),
-            final_loss=float(self.last_loss) if self.last_loss is not None else 0.0,
-            tiles=[len(t) for t in self.tiles], memory_budget_bytes=self.budget,
-            batch=len(self.sources),
+            seconds=time.monotonic() - self.started, iterations=self.steps,
+            device=str(bench.device), seed=s.seed, model=s.model,
+            weights=bench.weights_label, sizes=[sc.size for sc in self.plan.scales],
+            target_cache_hits=bench.targets.hits - hits_before,
+            peak_memory_bytes=bench.peak_memory(), final_loss=self.final_loss,
+            tiles=[len(sc.tiles) for sc in self.plan.scales],
+            memory_budget_bytes=self.budget, batch=len(self.sources),
         )
-
-
-def layer_size(content: np.ndarray, settings: StyleSettings) -> tuple[int, int]:
-    """The finest (h, w) a layer is optimised at; layers that share it can share a batch."""
-    return process_size(content.shape[0], content.shape[1], settings.size)
-
-
-def tile_pixel_limit(
-    engine: StyleEngine, settings: StyleSettings, finest: tuple[int, int], budget: int,
-    layers: int = 1,
-) -> int:
-    """Pixels one optimisation pass may hold within ``budget`` bytes (what decides tiling and
-    batching); on the CPU the full-size images, gradients and history come off first."""
-    pixels, host = _pixel_limit(engine, settings, finest, budget, layers)
-    if pixels < MIN_TILE_SIDE**2:
-        need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
-                                 engine.on_cuda, engine.device) + host
-        raise BudgetTooSmall(
-            f"a memory budget of {budget / 2**20:.0f} MiB cannot hold even a "
-            f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
-        )
-    return pixels
-
-
-def _pixel_limit(
-    engine: StyleEngine, settings: StyleSettings, finest: tuple[int, int], budget: int,
-    layers: int,
-) -> tuple[int, int]:
-    """(pixels a pass may hold, host bytes reserved first on a CPU device)."""
-    history = TILED_HISTORY if settings.optimizer == "lbfgs" else 1  # Adam: two moments
-    host = memory.host_bytes(*finest, history) * layers if engine.device.type == "cpu" else 0
-    pixels = memory.max_pixels(settings.model, settings.optimizer, engine.on_cuda,
-                               budget - host, engine.device)
-    return pixels, host
-
-
-def plan_batches(
-    engine: StyleEngine, contents: Sequence[np.ndarray], settings: StyleSettings, budget: int,
-    max_batch: int = 8,
-) -> list[list[int]]:
-    """Group layer indices into batches: same processing size, and all of the batch fitting
-    the budget in one pass. Layers that need tiles run alone."""
-    groups: dict[tuple[int, int], list[int]] = {}
-    for i, content in enumerate(contents):
-        groups.setdefault(layer_size(content, settings), []).append(i)
-    batches = []
-    for (h, w), members in groups.items():
-        size = max_batch
-        while size > 1 and _pixel_limit(engine, settings, (h, w), budget, size)[0] < size * h * w:
-            size -= 1
-        batches += [members[i : i + size] for i in range(0, len(members), size)]
-    return sorted(batches)

@@ -17,6 +17,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 # Convolutions per block; the only difference between the two networks.
 BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 
+PADDINGS = ("replicate", "reflect", "zeros")
+
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -44,6 +46,7 @@ class VGGFeatures(nn.Module):
         state_dict: Mapping[str, torch.Tensor],
         layers: Iterable[str],
         pooling: str = "avg",
+        padding: str = "replicate",
     ) -> None:
         super().__init__()
         if model not in BLOCKS:
@@ -60,7 +63,7 @@ class VGGFeatures(nn.Module):
         features.load_state_dict(dict(state_dict), assign=True)
         depth = max(names.index(n) for n in wanted) + 1
         self.names = names[:depth]
-        self.layers = nn.ModuleList(_replace_pooling(m, pooling) for m in list(features)[:depth])
+        self.layers = nn.ModuleList(_adapt(m, pooling, padding) for m in list(features)[:depth])
         self.register_buffer("mean", torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(IMAGENET_STD).view(1, 3, 1, 1))
         self.requires_grad_(False)
@@ -81,7 +84,16 @@ class VGGFeatures(nn.Module):
         return out
 
 
-def _replace_pooling(module: nn.Module, pooling: str) -> nn.Module:
+def _adapt(module: nn.Module, pooling: str, padding: str) -> nn.Module:
+    """Pooling as asked; ReLU not in place; convolutions padded by ``padding``: "replicate"
+    (the default) repeats the border, so the network sees no dark frame there and paints none
+    (zero padding, as trained, leaves a thin frame and colour fringes). Unlike "reflect" it
+    also works on the 1-pixel feature maps of the smallest images."""
+    if isinstance(module, nn.Conv2d):
+        if padding not in PADDINGS:
+            raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, got {padding!r}")
+        module.padding_mode = padding
+        return module
     if isinstance(module, nn.ReLU):
         return nn.ReLU(inplace=False)  # in-place would overwrite activations we read
     if isinstance(module, nn.MaxPool2d):
