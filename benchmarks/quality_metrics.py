@@ -28,9 +28,9 @@ import math
 import numpy as np
 
 SPECKLE_FLOOR = 1.0  # 0-255 levels: chroma residual RMS below this counts as "no speckle"
-RING_OUTER = (0, 4)  # border rings, in pixels from the edge: the outer ring ...
-RING_INNER = (4, 12)  # ... against the next one in
-RING_CONTROL = ((12, 16), (16, 24))  # the same pair of widths, further in: the texture's own
+RING_OUTER = (0, 4)  # border lines, in pixels from the edge: the steps between these ...
+RING_INNER = (4, 12)  # ... against those from here to the middle (>= twice this a side)
+LINE_FLOOR = 0.5  # 0-255 levels: a line-to-line step below this counts as none
 BLOTCH_SCALE = 1 / 32  # blur radius as a share of the long side: only large areas count
 BLOTCH_DISTANCE = 48.0  # RGB distance (0-255) beyond which a colour is not in the style
 BLOTCH_CHROMA = 16.0  # chroma magnitude (Cb, Cr in 0-255 levels) below which a colour is grey
@@ -147,38 +147,49 @@ def speckle(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float
     return chroma_residual_rms(res) / max(chroma_residual_rms(sty), SPECKLE_FLOOR)
 
 
-def _ring_mean(rgb: np.ndarray, side: int, depth: tuple[int, int]) -> np.ndarray:
-    """Mean over rows (or columns) ``depth`` counted from one side: a (length, 3) profile."""
-    a, b = depth
+def _line_means(rgb: np.ndarray, side: int, depth: int) -> np.ndarray:
+    """Mean colour (3,) of the row or column ``depth`` pixels in from one side (0 top,
+    1 bottom, 2 left, 3 right): averaged over the whole edge, texture cancels out."""
     if side == 0:
-        return rgb[a:b].mean(axis=0)
+        return rgb[depth].mean(axis=0)
     if side == 1:
-        return rgb[rgb.shape[0] - b : rgb.shape[0] - a].mean(axis=0)
+        return rgb[rgb.shape[0] - 1 - depth].mean(axis=0)
     if side == 2:
-        return rgb[:, a:b].mean(axis=1)
-    return rgb[:, rgb.shape[1] - b : rgb.shape[1] - a].mean(axis=1)
+        return rgb[:, depth].mean(axis=0)
+    return rgb[:, rgb.shape[1] - 1 - depth].mean(axis=0)
+
+
+def _line_steps(rgb: np.ndarray, side: int) -> np.ndarray:
+    """|mean colour of line k - mean colour of line k+1| (mean over channels) for k from the
+    edge to the middle of the picture, on one side."""
+    depth = (rgb.shape[0] if side < 2 else rgb.shape[1]) // 2
+    lines = np.array([_line_means(rgb, side, d) for d in range(depth)])
+    return np.abs(np.diff(lines, axis=0)).mean(axis=1)
 
 
 def edge_ring_ratio(pixels: np.ndarray) -> float:
-    """How much the outermost ring stands out from the next one in, against the same pair of
-    rings further in: mean |outer(0-4 px) - inner(4-12 px)| over the four sides, positions and
-    channels, divided by the same for rings 12-16 vs 16-24 px. A stationary texture gives ~1;
-    a frame, a fringe or a dark/light edge a few pixels wide gives more."""
+    """How much the outer lines stand out from their neighbours. Per side, each line's mean
+    colour along the edge (texture averages out); the steps between neighbouring lines within
+    4 px of the edge, against the median step between lines from 4 px in to the middle (at
+    least LINE_FLOOR levels); the mean over the four sides. About 1 for a picture without a
+    frame, whether flat, graded or textured; a one-pixel light or dark line, a fringe of colour
+    or a band a few pixels wide along the edges give more."""
     rgb = as_rgb(pixels)
-    if min(rgb.shape[:2]) < 2 * RING_CONTROL[1][1]:
-        raise ValueError(f"border figures need at least {2 * RING_CONTROL[1][1]} px a side")
-    edge, control = [], []
+    if min(rgb.shape[:2]) < 2 * RING_INNER[1]:
+        raise ValueError(f"border figures need at least {2 * RING_INNER[1]} px a side")
+    ratios = []
     for side in range(4):
-        edge.append(np.abs(_ring_mean(rgb, side, RING_OUTER) - _ring_mean(rgb, side, RING_INNER)))
-        a, b = (_ring_mean(rgb, side, ring) for ring in RING_CONTROL)
-        control.append(np.abs(a - b))
-    return float(np.mean(np.concatenate(edge)) / max(np.mean(np.concatenate(control)), 0.5))
+        steps = _line_steps(rgb, side)
+        edge = steps[RING_OUTER[0] : RING_OUTER[1]].mean()
+        ratios.append(edge / max(float(np.median(steps[RING_INNER[0] :])), LINE_FLOOR))
+    return float(np.mean(ratios))
 
 
 def border_frame(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
-    """``edge_ring_ratio(result) / edge_ring_ratio(content)``: ~1 when the result's borders
-    stand out no more than the photo's own did; above 1 a frame or fringe has appeared."""
-    return edge_ring_ratio(result) / max(edge_ring_ratio(content), 0.5)
+    """``edge_ring_ratio(result) / max(edge_ring_ratio(content), 1)``: ~1 or less when the
+    result's edges stand out no more than the photo's own did (a vignette, a dark margin);
+    well above 1 a frame or fringe has appeared."""
+    return edge_ring_ratio(result) / max(edge_ring_ratio(content), 1.0)
 
 
 def clipped_share(pixels: np.ndarray) -> float:

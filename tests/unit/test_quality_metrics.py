@@ -66,8 +66,8 @@ def test_border_frame_rises_with_a_drawn_frame_and_a_fringe():
 
 
 def test_border_frame_needs_room_for_its_rings():
-    with pytest.raises(ValueError, match="at least 48 px"):
-        qm.edge_ring_ratio(np.zeros((40, 64, 3), np.uint8))
+    with pytest.raises(ValueError, match="at least 24 px"):
+        qm.edge_ring_ratio(np.zeros((20, 64, 3), np.uint8))
 
 
 def test_clipped_counts_only_clipping_beyond_the_inputs():
