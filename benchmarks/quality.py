@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(DATA))
 import quality_metrics as qm  # noqa: E402
 import quality_styles  # noqa: E402
-from tutorial_baseline import tutorial_features, tutorial_run  # noqa: E402
+from tutorial_baseline import _Normalization, tutorial_features, tutorial_run  # noqa: E402
 
 from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
 
@@ -50,7 +50,6 @@ DEFAULT_PAIRS = (("chelsea", "star_field"), ("motorcycle", "swirl"),
 HIGHER_IS_BETTER = {"style_gain", "content_edges"}
 FIGURES = (*qm.DEFECTS, *qm.MATCH)
 TIMES = ("seconds", "cpu_seconds", "iterations")
-REF_CHUNK = 20  # the tutorial's L-BFGS step runs 20 evaluations (max_iter): its unit of work
 CELL = 160  # contact-sheet cell, pixels
 
 
@@ -159,39 +158,57 @@ def timed(work: Callable[[], Any]) -> tuple[Any, dict[str, float]]:
     return value, {"seconds": time.perf_counter() - wall, "cpu_seconds": time.process_time() - cpu}
 
 
-class Reference:
-    """The tutorial loop given a time budget: evaluations are counted in whole L-BFGS steps
-    of REF_CHUNK, from a running estimate of its seconds per evaluation and pixel.
+class _TimeUp(Exception):
+    """Raised inside the plain loop's forward pass once its time budget is spent."""
 
-    ``clock`` is "seconds" (wall) or "cpu_seconds" (process CPU time: fairer when other
-    programs load the machine, as both sides then count only the time they got). The loss
-    weights default to the tutorial's own (1e6 and 1), which were tuned for torchvision's
-    VGG; the Keras-derived anchor's activations are about 58x larger (inputs in 0-255), and
-    with them the loop often diverges to clipped noise: ``--ref-style-weight`` and
-    ``--ref-content-weight`` change them."""
+
+class Reference:
+    """The tutorial loop (unchanged) stopped when it has had the same time as Impasto.
+
+    A hook on its first convolution sees every evaluation's input: it keeps the latest image
+    and, once the budget is spent, ends the run at the next evaluation, so the loop gets the
+    budget to within one evaluation. ``clock`` is "seconds" (wall) or "cpu_seconds" (process
+    CPU time, all threads). The loss weights default to the tutorial's own (1e6 and 1), tuned
+    for torchvision's VGG; the Keras-derived anchor's activations are about 58x larger
+    (inputs in 0-255), and with them the loop often diverges to clipped noise:
+    ``--ref-style-weight`` and ``--ref-content-weight`` change them."""
 
     def __init__(self, features: torch.nn.Sequential, clock: str = "seconds",
                  style_weight: float = 1e6, content_weight: float = 1.0) -> None:
         self.features = features
         self.clock = clock
         self.weights = {"style_weight": style_weight, "content_weight": content_weight}
-        self.rate: float | None = None  # clock seconds per evaluation per pixel
+        self.first_conv = next(m for m in features if isinstance(m, torch.nn.Conv2d))
+        self.norm = _Normalization(torch.device("cpu"))
 
     def run(self, content: np.ndarray, style: np.ndarray, budget: float) -> tuple[
             np.ndarray, dict[str, float], int]:
-        if self.rate is None:
-            self._run(content, style, REF_CHUNK)  # calibration, thrown away
-        per_eval = self.rate * content.shape[0] * content.shape[1]
-        steps = max(1, round(budget / per_eval / REF_CHUNK))
-        return self._run(content, style, steps * REF_CHUNK)
+        read = time.perf_counter if self.clock == "seconds" else time.process_time
+        start = read()
+        seen: dict[str, Any] = {"input": None, "calls": 0}
 
-    def _run(self, content: np.ndarray, style: np.ndarray, evaluations: int) -> tuple[
-            np.ndarray, dict[str, float], int]:
-        (image, _, calls), times = timed(lambda: tutorial_run(
-            self.features, to_tensor(content), to_tensor(style), evaluations, **self.weights))
-        rate = times[self.clock] / max(calls, 1) / (content.shape[0] * content.shape[1])
-        self.rate = rate if self.rate is None else 0.5 * (self.rate + rate)
-        return to_pixels(image), times, calls
+        def watch(_module: torch.nn.Module, inputs: tuple[torch.Tensor, ...]) -> None:
+            x = inputs[0]
+            if not x.requires_grad:  # the target passes, before the optimisation
+                return
+            if seen["input"] is not None and read() - start >= budget:
+                raise _TimeUp
+            seen["input"], seen["calls"] = x.detach().clone(), seen["calls"] + 1
+
+        def work() -> torch.Tensor:
+            try:
+                image, _, _ = tutorial_run(self.features, to_tensor(content), to_tensor(style),
+                                           10**9, **self.weights)
+                return image
+            except _TimeUp:  # the input last seen, un-normalised, is the image it had reached
+                return seen["input"] * self.norm.std + self.norm.mean
+
+        handle = self.first_conv.register_forward_pre_hook(watch)
+        try:
+            image, times = timed(work)
+        finally:
+            handle.remove()
+        return to_pixels(image), times, seen["calls"]
 
 
 def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
@@ -281,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", default="default", help="default, all, or photo:style,...")
     parser.add_argument("--size", type=int, default=256, help="long side of every picture")
-    parser.add_argument("--iterations", type=int, default=80,
+    parser.add_argument("--iterations", type=int, default=40,
                         help="Impasto's iterations (a time budget; the loop gets the same time)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="any other StyleSettings field, e.g. tv_weight=0.001")

@@ -28,8 +28,9 @@ import math
 import numpy as np
 
 SPECKLE_FLOOR = 1.0  # 0-255 levels: chroma residual RMS below this counts as "no speckle"
-RING_OUTER = (0, 4)  # border lines, in pixels from the edge: the steps between these ...
-RING_INNER = (4, 12)  # ... against those from here to the middle (>= twice this a side)
+EDGE_LINES = 4  # the steps between the outermost lines (pixels from the edge) ...
+INNER_FROM = 4  # ... against the median step from here to the middle
+MIN_SIDE = 24  # border figures need at least this many pixels a side
 LINE_FLOOR = 0.5  # 0-255 levels: a line-to-line step below this counts as none
 BLOTCH_SCALE = 1 / 32  # blur radius as a share of the long side: only large areas count
 BLOTCH_DISTANCE = 48.0  # RGB distance (0-255) beyond which a colour is not in the style
@@ -175,13 +176,13 @@ def edge_ring_ratio(pixels: np.ndarray) -> float:
     frame, whether flat, graded or textured; a one-pixel light or dark line, a fringe of colour
     or a band a few pixels wide along the edges give more."""
     rgb = as_rgb(pixels)
-    if min(rgb.shape[:2]) < 2 * RING_INNER[1]:
-        raise ValueError(f"border figures need at least {2 * RING_INNER[1]} px a side")
+    if min(rgb.shape[:2]) < MIN_SIDE:
+        raise ValueError(f"border figures need at least {MIN_SIDE} px a side")
     ratios = []
     for side in range(4):
         steps = _line_steps(rgb, side)
-        edge = steps[RING_OUTER[0] : RING_OUTER[1]].mean()
-        ratios.append(edge / max(float(np.median(steps[RING_INNER[0] :])), LINE_FLOOR))
+        edge = steps[:EDGE_LINES].mean()
+        ratios.append(edge / max(float(np.median(steps[INNER_FROM:])), LINE_FLOOR))
     return float(np.mean(ratios))
 
 

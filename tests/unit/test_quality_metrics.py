@@ -65,6 +65,17 @@ def test_border_frame_rises_with_a_drawn_frame_and_a_fringe():
     assert qm.border_frame(fringed, content, _texture()) > 1.5 * base
 
 
+def test_border_frame_sees_a_one_pixel_line_on_a_busy_texture():
+    # a stylised result is busy everywhere; a light outermost line must still stand out
+    textured = _texture(64, 80)
+    lined = _add(textured, 0)
+    lined[0], lined[:, 0] = _add(textured[0], 40), _add(textured[:, 0], 40)
+    content = _photo()
+    clean = qm.border_frame(textured, content, textured)
+    assert clean < 1.5
+    assert qm.border_frame(lined, content, textured) > 1.5 * clean
+
+
 def test_border_frame_needs_room_for_its_rings():
     with pytest.raises(ValueError, match="at least 24 px"):
         qm.edge_ring_ratio(np.zeros((20, 64, 3), np.uint8))
