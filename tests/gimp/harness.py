@@ -32,6 +32,8 @@ API
           ``hide_python_modules=("zmq", "msgpack")`` makes GIMP's system copies of those packages
           invisible for that run (proves vendored wheels work).
     ``.run_raw(code, ...) -> GimpResult`` the same without the wrapper (what a user would type)
+    ``.run_tool(argv, *, env=None, timeout=30) -> CompletedProcess``  another program of GIMP's
+          system in the same environment (e.g. its python3 taking a screenshot with Gdk)
     ``.close()``                          delete the profile and exchange folder
 ``GimpResult``: ``returncode``, ``stdout``, ``stderr``, ``log`` (both streams minus known noise and
     harness markers), ``data`` (objects passed to ``emit()``), ``seconds``, ``timed_out``, ``ok``,
@@ -579,6 +581,14 @@ class GimpRunner:
         return self._run(
             code, wrapped=False, timeout=timeout, env=env, hide_python_modules=hide_python_modules
         )
+
+    def run_tool(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None,
+                 timeout: float = 30.0) -> subprocess.CompletedProcess:
+        """Run a program of GIMP's system (e.g. its ``python3`` with Gdk) the way GIMP runs:
+        same root, binds and small environment. Output is captured as text."""
+        full_env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", **(env or {})}
+        return subprocess.run(self._command(list(argv), full_env, None), capture_output=True,
+                              text=True, timeout=timeout, stdin=subprocess.DEVNULL)
 
     def warm(self) -> GimpResult:
         """Start GIMP once so that the slow first query of all plug-ins is done."""

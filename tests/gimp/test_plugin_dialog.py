@@ -232,14 +232,27 @@ def test_preview_window_shows_the_picture_forming_and_cancel_leaves_nothing(
     daemon = impasto.daemon
     last_values(f'(style-file "file://{dialog_style}")', "(size 0)", "(iterations 4000)")
     cancelled_before = daemon.status()["jobs"]["cancelled"]
+    shots: list[tuple[str, int]] = []
+    painting = painting_for_a_while(daemon)
+
+    def seen_twice() -> bool:  # the window as the X server shows it, 2.5 s apart
+        if not painting():
+            return False
+        shots.append(picture_on_screen(impasto, display))
+        time.sleep(2.5)
+        shots.append(picture_on_screen(impasto, display))
+        return True
+
     pressed: list[str] = []
     keys = press_keys(display, ["Return", Step("Escape", title=PREVIEW_TITLE,
-                                               ready=painting_for_a_while(daemon))], pressed)
+                                               ready=seen_twice)], pressed)
     res = impasto.run(interactive_run(BUSY), env={"DISPLAY": display}, timeout=180)
     keys.join(10)
     (got,) = res.data
     trace = trace_lines(res.log)
     assert pressed == ["Return", "Escape"], (pressed, res.data, trace_lines(res.log))
+    (first, first_values), (later, later_values) = shots  # seen on screen, from outside
+    assert first != later and min(first_values, later_values) > 16, shots  # not blank
     frames = [t for t in trace if t.startswith("preview: frame ")]
     assert len(frames) >= 2, trace
     assert len({f.rsplit(" crc ", 1)[1] for f in frames}) >= 2, frames  # the picture changes
@@ -273,6 +286,36 @@ def test_gimps_own_cancel_takes_the_preview_window_with_it(impasto, display, las
     assert got["layers"] == ["Photo"] and got["intact"] and got["undo"], got
     assert not windows(display, PREVIEW_TITLE)
     assert_job_cancelled(daemon, cancelled_before)
+
+
+SCREENSHOT = r"""
+import sys, zlib, gi
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk
+x, y, w, h = map(int, sys.argv[1:5])
+shot = Gdk.pixbuf_get_from_window(Gdk.get_default_root_window(), x, y, w, h)
+data = shot.get_pixels()
+print("%08x %d" % (zlib.crc32(data), len(set(data))))
+"""
+
+
+def picture_on_screen(impasto, display: str) -> tuple[str, int]:
+    """CRC and count of distinct byte values of the middle of the preview window (columns
+    25-75 %, rows 15-65 %: inside the picture, away from the heading, progress line and button),
+    grabbed from the X server by GIMP's own Python: what a person sees, not what the plug-in
+    says it showed."""
+    (window,) = windows(display, PREVIEW_TITLE)
+    geometry = subprocess.run(["xdotool", "getwindowgeometry", "--shell", window],
+                              capture_output=True, text=True,
+                              env={**os.environ, "DISPLAY": display}).stdout
+    g = dict(line.split("=", 1) for line in geometry.split())
+    x, y, w, h = (int(g[k]) for k in ("X", "Y", "WIDTH", "HEIGHT"))
+    left, right, top, bottom = int(w * 0.25), int(w * 0.75), int(h * 0.15), int(h * 0.65)
+    r = impasto.gimp.run_tool(["python3", "-c", SCREENSHOT, str(x + left), str(y + top),
+                               str(right - left), str(bottom - top)], env={"DISPLAY": display})
+    assert r.returncode == 0, r.stderr
+    crc, colours = r.stdout.split()
+    return crc, int(colours)
 
 
 def painting_for_a_while(daemon) -> Callable[[], bool]:

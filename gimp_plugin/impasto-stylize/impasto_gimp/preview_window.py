@@ -17,7 +17,8 @@ import gi
 gi.require_version("Gtk", "3.0")
 gi.require_version("GdkPixbuf", "2.0")
 gi.require_version("GimpUi", "3.0")
-from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk  # noqa: E402
+gi.require_version("Pango", "1.0")
+from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk, Pango  # noqa: E402
 
 from .debug import trace  # noqa: E402
 from .progress import PREVIEW_BOX, preview_size  # noqa: E402
@@ -40,7 +41,8 @@ class PreviewWindow:
         box.set_spacing(6)
         box.set_border_width(12)
         heading = Gtk.Label(label=what, xalign=0.0)
-        heading.set_line_wrap(True)
+        heading.set_ellipsize(Pango.EllipsizeMode.END)
+        heading.set_tooltip_text(what)
         box.pack_start(heading, False, False, 0)
         frame = Gtk.Frame()
         self.image = Gtk.Image()
@@ -48,6 +50,7 @@ class PreviewWindow:
         frame.add(self.image)
         box.pack_start(frame, True, True, 0)
         self.bar = Gtk.ProgressBar(show_text=True)
+        self.bar.set_ellipsize(Pango.EllipsizeMode.MIDDLE)  # a longer line must not resize
         self.bar.set_text("Starting…")
         box.pack_start(self.bar, False, False, 0)
         self.window.show_all()
