@@ -249,33 +249,38 @@ def print_table(title: str, columns: list[str], values: list[dict[str, float]],
 
 
 def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
-    """Rows = pairs; columns = content, style, reference, Impasto, each fit in a CELL square,
-    with the pair above and the key figures under each result."""
+    """Rows = pairs; columns = content, style, reference, Impasto, each fit in CELL px, with
+    the pair above and the time and key figures under each result."""
     font = ImageFont.load_default()
-    label_h, gap = 14, 4
-    width = 4 * CELL + 5 * gap
-    row_h = label_h + CELL + 2 * label_h + gap
-    sheet = Image.new("RGB", (width, len(rows) * row_h + gap), (235, 235, 235))
-    draw = ImageDraw.Draw(sheet)
-    for i, row in enumerate(rows):
-        y = i * row_h + gap
-        draw.text((gap, y), f"{row['photo']} x {row['style']}", fill=(0, 0, 0), font=font)
-        names = ("content", "style", "reference", "impasto")
-        for j, (name, pixels) in enumerate(zip(names, row["_pictures"])):
-            x = gap + j * (CELL + gap)
+    text_h, gap = 12, 4
+    names = ("content", "style", "reference", "impasto")
+    thumbs = []
+    for row in rows:
+        cells = []
+        for pixels in row["_pictures"]:
             thumb = Image.fromarray(pixels)
             thumb.thumbnail((CELL, CELL), Image.LANCZOS)
-            sheet.paste(thumb, (x + (CELL - thumb.width) // 2, y + label_h))
+            cells.append(thumb)
+        thumbs.append(cells)
+    heights = [text_h + max(t.height for t in cells) + 2 * text_h + gap for cells in thumbs]
+    sheet = Image.new("RGB", (4 * CELL + 5 * gap, sum(heights) + gap), (235, 235, 235))
+    draw = ImageDraw.Draw(sheet)
+    y = gap
+    for row, cells, height in zip(rows, thumbs, heights):
+        draw.text((gap, y), f"{row['photo']} x {row['style']}", fill=(0, 0, 0), font=font)
+        below = y + text_h + max(t.height for t in cells) + 1
+        for j, (name, thumb) in enumerate(zip(names, cells)):
+            x = gap + j * (CELL + gap)
+            sheet.paste(thumb, (x + (CELL - thumb.width) // 2, y + text_h))
+            lines = [name]
             if name in ("reference", "impasto"):
                 f = row[name]
-                lines = (f"{name} {f['seconds']:.0f}s {f['iterations']}ev",
+                lines = [f"{name} {f['seconds']:.0f}s {f['iterations']:.0f} it",
                          f"st {f['style_gain']:.2f} ed {f['content_edges']:.2f} "
-                         f"sp {f['speckle']:.2f} fr {f['border_frame']:.2f}")
-                for k, text in enumerate(lines):
-                    draw.text((x, y + label_h + CELL + 1 + k * 12), text, fill=(0, 0, 0),
-                              font=font)
-            else:
-                draw.text((x, y + label_h + CELL + 1), name, fill=(0, 0, 0), font=font)
+                         f"sp {f['speckle']:.1f} fr {f['border_frame']:.1f}"]
+            for k, text in enumerate(lines):
+                draw.text((x, below + k * text_h), text, fill=(0, 0, 0), font=font)
+        y += height
     sheet.save(path, optimize=True)
 
 

@@ -100,3 +100,46 @@ if __name__ == "__main__":
         print(name, " ".join(f"{k}={v:.4f}" for k, v in figures.items()))
         if len(sys.argv) > 1:
             Image.fromarray(out[..., :3]).save(Path(sys.argv[1]) / f"defects_{name}.png")
+
+
+# -- the harness's own plumbing (random weights, fast) ---------------------------------------
+
+
+def test_default_pairs_cover_every_photo_and_style():
+    import quality
+
+    pairs = quality.parse_pairs("default")
+    assert {p for p, _ in pairs} == set(quality.PHOTOS)
+    assert {s for _, s in pairs} == set(quality.STYLES)
+    assert len(quality.parse_pairs("all")) == len(quality.PHOTOS) * len(quality.STYLES)
+    with pytest.raises(SystemExit, match="unknown pair 'chelsea:nope'"):
+        quality.parse_pairs("chelsea:nope")
+
+
+def test_set_options_become_typed_style_settings():
+    import quality
+
+    s = quality.parse_settings(["tv_weight=0.001", "multiscale=false", "iterations=7"],
+                               {"model": "vgg16", "size": 64})
+    assert (s.tv_weight, s.multiscale, s.iterations, s.size) == (0.001, False, 7, 64)
+    with pytest.raises(SystemExit, match="--set 'colour=red'"):
+        quality.parse_settings(["colour=red"], {})
+
+
+def test_reference_loop_stops_when_its_time_is_spent():
+    import quality
+
+    torch.manual_seed(0)
+    engine = StyleEngine(device="cpu", weights="random", models=("vgg16",), seed=0)
+    features = quality.tutorial_features("vgg16", engine.features_state("vgg16"),
+                                         torch.device("cpu"))
+    reference = quality.Reference(features)
+    content = cat_face()
+    style = cover(load_style("swirl"), SIZE, SIZE)
+    _, first, calls = reference.run(content, style, budget=0.0)
+    assert calls == 1  # the budget is checked from the second evaluation on
+    one = first["seconds"]  # setting up plus one evaluation: an upper bound for one more
+    image, times, calls = reference.run(content, style, budget=4 * one)
+    assert calls >= 3
+    assert 4 * one <= times["seconds"] <= 6 * one, (times, one)
+    assert image.shape == content.shape and image.dtype == np.uint8
