@@ -40,6 +40,9 @@ class StyleSettings:
     preserve_colors: bool = False
     seed: int = 0
     multiscale: bool = True
+    #: a scale ends once its loss fell by less than this share over its last 10 steps
+    #: (the picture no longer changes visibly); 0 runs every step asked for
+    tolerance: float = 0.01
 
     def __post_init__(self) -> None:
         if self.size == 0:
@@ -78,6 +81,8 @@ class StyleSettings:
                 f"learning_rate must be > 0 and at most {MAX_LEARNING_RATE} (pixels live in "
                 f"0..1, a larger step only saturates them), got {self.learning_rate}"
             )
+        if not (math.isfinite(self.tolerance) and 0 <= self.tolerance < 1):
+            raise ValueError(f"tolerance must be between 0 and 1, got {self.tolerance}")
         if not (math.isfinite(self.style_scale) and 0.05 <= self.style_scale <= 8):
             raise ValueError(f"style_scale must be between 0.05 and 8, got {self.style_scale}")
         if self.style_blend is not None:

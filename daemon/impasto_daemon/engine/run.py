@@ -32,8 +32,6 @@ from .tiled import TiledObjective
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 
 ProgressCallback = Callable[[ProgressEvent], None]
-#: a scale is done when its loss fell by less than this share over the last 10 steps
-CONVERGENCE_TOLERANCE = 0.01
 
 
 @dataclass
@@ -145,13 +143,13 @@ class StyleRun:
         result, outcome = optimise(
             start, objective, scale.steps, s.optimizer, s.learning_rate,
             autocast=bench.autocast, on_step=on_step, cancel=self.cancel,
-            history_size=scale.history, tolerance=CONVERGENCE_TOLERANCE,
+            history_size=scale.history, tolerance=s.tolerance,
         )
         self.steps += outcome.steps
         if math.isfinite(outcome.loss):
             self.final_loss = outcome.loss
         self.pace.step(index - 1, outcome.steps)
-        self.pace.end_scale(index - 1)
+        self.pace.end_scale(index - 1, outcome.converged)
         self._report("optimising", index, outcome.steps, last[0] if last else None, result,
                      final=True)
         return result.float().cpu()
