@@ -6,8 +6,8 @@ import numpy as np
 
 from impasto_daemon.bounded_cache import BoundedCache
 from impasto_daemon.engine.target_cache import TargetCache
-from impasto_daemon.server.images import DecodedStyles
 from impasto_daemon.server.job_table import JobTable
+from impasto_daemon.server.style_decode import DecodedStyles
 from impasto_wire import protocol as P
 
 

@@ -7,8 +7,8 @@ import torch
 from pictures import smooth_image
 
 from impasto_daemon.engine import StyleSettings
-from impasto_daemon.engine.images import split_pixels
 from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
+from impasto_daemon.engine.pixels import split_pixels
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
 SETTINGS = StyleSettings(size=48, iterations=12, multiscale=False, optimizer="adam",
@@ -62,11 +62,11 @@ def test_batches_group_by_size_and_respect_memory(engine, rng):
     members = lambda plan: [list(b.members) for b in plan.batches]  # noqa: E731
     assert members(engine.plan([a.shape[:2], b.shape[:2], a.shape[:2], a.shape[:2]], SETTINGS,
                                big)) == [[0, 2, 3], [1]]
-    from impasto_daemon.engine import memory
+    from impasto_daemon.engine import memory_model
 
     autocast = engine.plan([a.shape[:2]], SETTINGS, big).autocast
-    one_layer = memory.budget_for(48 * 40, "vgg19", "adam", autocast, engine.device)
-    one_layer += 4 * memory.host_bytes(40, 48, 10)
+    one_layer = memory_model.budget_for(48 * 40, "vgg19", "adam", autocast, engine.device)
+    one_layer += 4 * memory_model.host_bytes(40, 48, 10)
     assert members(engine.plan([a.shape[:2]] * 3, SETTINGS, one_layer)) == [[0], [1], [2]]
 
 

@@ -12,9 +12,9 @@ import pytest
 import torch
 from pictures import smooth_image
 
-from impasto_daemon.engine import BudgetTooSmall, StyleSettings, memory
-from impasto_daemon.engine.images import split_pixels
+from impasto_daemon.engine import BudgetTooSmall, StyleSettings, memory_model
 from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
+from impasto_daemon.engine.pixels import split_pixels
 from impasto_daemon.engine.tiled import Tile, TiledObjective, plan_tiles
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
@@ -24,8 +24,8 @@ SETTINGS = StyleSettings(size=128, iterations=10, multiscale=False)
 def budget_for_tiles(engine, side: int, h: int, w: int) -> int:
     """A CPU budget whose crops are at most side x side pixels."""
     autocast = engine.plan([(h, w)], SETTINGS, 2**40).autocast
-    return (memory.budget_for(side * side, "vgg19", "lbfgs", autocast, engine.device)
-            + memory.host_bytes(h, w, 10))
+    return (memory_model.budget_for(side * side, "vgg19", "lbfgs", autocast, engine.device)
+            + memory_model.host_bytes(h, w, 10))
 
 
 def planned_tiles(engine, budget: int, h: int, w: int) -> list[Tile]:
@@ -130,20 +130,20 @@ def test_budget_smaller_than_one_tile_is_a_clear_error(engine, rng):
 
 
 def test_memory_estimate_grows_with_pixels_and_halves_with_bf16():
-    fp32 = memory.bytes_per_pixel("vgg19", "lbfgs", autocast=False)
-    bf16 = memory.bytes_per_pixel("vgg19", "lbfgs", autocast=True)
+    fp32 = memory_model.bytes_per_pixel("vgg19", "lbfgs", autocast=False)
+    bf16 = memory_model.bytes_per_pixel("vgg19", "lbfgs", autocast=True)
     assert bf16 < fp32
-    assert memory.activation_floats_per_pixel("vgg19") > memory.activation_floats_per_pixel(
-        "vgg16")
+    floats = memory_model.activation_floats_per_pixel
+    assert floats("vgg19") > floats("vgg16")
     cpu = torch.device("cpu")
-    small = memory.max_pixels("vgg19", "lbfgs", False, 2 * 2**30, cpu)
-    big = memory.max_pixels("vgg19", "lbfgs", False, 8 * 2**30, cpu)
+    small = memory_model.max_pixels("vgg19", "lbfgs", False, 2 * 2**30, cpu)
+    big = memory_model.max_pixels("vgg19", "lbfgs", False, 8 * 2**30, cpu)
     assert 0 < small < big
 
 
 def test_cpu_job_stays_within_its_memory_budget(engine, rng):
     """Measured, not estimated: the growth of the process's resident memory during the job."""
-    from impasto_daemon.engine.host_memory import HostPeak
+    from impasto_daemon.engine.peak_memory import HostPeak
 
     probe = HostPeak()
     probe.reset()

@@ -19,10 +19,10 @@ from impasto_daemon.engine import (
     StyleDiverged,
     StyleStats,
 )
-from impasto_daemon.server.images import DecodedStyles
 from impasto_daemon.server.job_table import JobTable
 from impasto_daemon.server.outbox import Outbox
 from impasto_daemon.server.router import DaemonInfo, Router
+from impasto_daemon.server.style_decode import DecodedStyles
 from impasto_daemon.server.worker import Worker
 from impasto_wire import Client, DaemonError, Image, Style
 from impasto_wire import protocol as P

@@ -3,7 +3,7 @@
 from impasto_wire.progress import ProgressEvent
 
 from ..settings import StyleSettings
-from . import memory
+from . import memory_model
 from .engine import StyleEngine, resolve_device
 from .results import (
     BudgetTooSmall,
@@ -24,6 +24,6 @@ __all__ = [
     "StyleError",
     "StyleSettings",
     "StyleStats",
-    "memory",
+    "memory_model",
     "resolve_device",
 ]

@@ -15,8 +15,8 @@ from impasto_wire.progress import ProgressEvent
 
 from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
-from .host_memory import HostPeak
-from .memory import default_budget
+from .memory_model import default_budget
+from .peak_memory import HostPeak
 from .plan import JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
 from .run import ProgressCallback, StyleRun, Workbench

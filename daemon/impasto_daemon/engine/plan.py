@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 
 from ..settings import StyleSettings
-from . import memory
+from . import memory_model
 from .numerics import use_autocast
 from .results import BudgetTooSmall
 from .tiled import Tile, halo_for, plan_tiles
@@ -101,7 +101,7 @@ def _plan_batch(
 ) -> BatchPlan:
     tile_pixels = _pixel_limit(settings, finest, budget, len(members), device, autocast)
     if tile_pixels < MIN_TILE_SIDE**2:
-        need = memory.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
+        need = memory_model.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
                                  autocast, device) + _host_bytes(settings, finest,
                                                                  len(members), device)
         raise BudgetTooSmall(
@@ -183,11 +183,11 @@ def _host_bytes(settings: StyleSettings, finest: tuple[int, int], layers: int,
     if device.type != "cpu":
         return 0
     history = TILED_HISTORY if settings.optimizer == "lbfgs" else 1  # Adam: two moments
-    return memory.host_bytes(*finest, history) * layers
+    return memory_model.host_bytes(*finest, history) * layers
 
 
 def _pixel_limit(settings: StyleSettings, finest: tuple[int, int], budget: int, layers: int,
                  device: torch.device, autocast: bool) -> int:
     """Pixels one optimisation pass may hold within ``budget`` bytes."""
     spare = budget - _host_bytes(settings, finest, layers, device)
-    return memory.max_pixels(settings.model, settings.optimizer, autocast, spare, device)
+    return memory_model.max_pixels(settings.model, settings.optimizer, autocast, spare, device)

@@ -21,10 +21,10 @@ from impasto_wire.progress import ProgressEvent
 
 from ..settings import StyleSettings
 from .color import preserve_colors
-from .images import preview, resize, split_pixels, to_rgba
 from .objective import LossParts, StyleObjective, content_features, style_grams
 from .optimize import Ticker, optimise
 from .pace import Pace, step_cost
+from .pixels import preview, resize, split_pixels, to_rgba
 from .plan import BatchPlan, ScalePlan
 from .results import StyleCancelled, StyleStats
 from .target_cache import TargetCache, pixels_key

@@ -94,10 +94,10 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     from ..engine import StyleEngine
     from ..engine.target_cache import TargetCache
     from ..weights import WeightsError
-    from .images import DecodedStyles, configure_pillow
     from .job_table import JobTable
     from .outbox import Outbox
     from .router import DaemonInfo, Router
+    from .style_decode import DecodedStyles, configure_pillow
     from .worker import Worker
 
     try:

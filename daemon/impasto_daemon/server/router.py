@@ -33,10 +33,9 @@ from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
 
 from ..engine import StyleSettings, StyleStats
-from .images import probe_encoded, raw_pixels
 from .job_table import Busy, CancelResult, Claim, JobTable
 from .jobs import QUEUED, RUNNING, Job, Requester, StyleInput
-from .memory import memory_report
+from .memory_report import memory_report
 from .outbox import (
     JobCancelled,
     JobFailed,
@@ -46,6 +45,7 @@ from .outbox import (
     Outbox,
     WorkerMessage,
 )
+from .style_decode import probe_encoded, raw_pixels
 
 log = logging.getLogger("impasto.daemon.router")
 

@@ -25,10 +25,10 @@ from ..engine import (
     StyleDiverged,
     StyleStats,
 )
-from .images import DecodedStyles
 from .job_table import JobTable
 from .jobs import Job
 from .outbox import JobCancelled, JobFailed, JobFinished, JobProgress, JobStarted, Outbox
+from .style_decode import DecodedStyles
 
 log = logging.getLogger("impasto.daemon.worker")
 
