@@ -101,9 +101,10 @@ def raw(pixels: np.ndarray) -> tuple[Image, np.ndarray]:
 
 def small_job(client: Client, iterations: int = 3, size: tuple[int, int] = (20, 24),
               seed: int = 0, **kwargs) -> str:
+    """Every step asked for is run (tolerance 0): a test's job never converges early."""
     content = picture(*size, 4, seed)
     style = picture(32, 32, 3, seed + 1)
-    settings = {"iterations": iterations, "size": None, "multiscale": False}
+    settings = {"iterations": iterations, "size": None, "multiscale": False, "tolerance": 0}
     return client.submit([raw(content)], [Style(*raw(style))], settings, **kwargs)
 
 

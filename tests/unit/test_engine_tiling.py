@@ -93,7 +93,7 @@ def test_tiled_result_matches_untiled(engine, rng):
 
 def test_no_seam_where_a_naive_join_shows_one(engine, rng):
     content, style = smooth_image(rng, 64, 128), smooth_image(rng, 64, 64)
-    settings = StyleSettings(size=128, iterations=30, multiscale=False, style_weight=10.0)
+    settings = StyleSettings(size=128, iterations=20, multiscale=False, style_weight=10.0)
     budget = budget_for_tiles(engine, 64, 64, 128)
     tiled, stats = engine.stylize(content, [style], settings, memory_budget=budget)
     tiles = planned_tiles(engine, budget, 64, 128)

@@ -100,13 +100,14 @@ def _plan_batch(
     device: torch.device, autocast: bool, style_shapes: Sequence[tuple[int, int]],
 ) -> BatchPlan:
     tile_pixels = _pixel_limit(settings, finest, budget, len(members), device, autocast)
-    if tile_pixels < MIN_TILE_SIDE**2:
-        need = memory_model.budget_for(MIN_TILE_SIDE**2, settings.model, settings.optimizer,
+    smallest = min(MIN_TILE_SIDE**2, finest[0] * finest[1])  # a small layer needs no more
+    if tile_pixels < smallest:
+        need = memory_model.budget_for(smallest, settings.model, settings.optimizer,
                                  autocast, device) + _host_bytes(settings, finest,
                                                                  len(members), device)
         raise BudgetTooSmall(
             f"a memory budget of {budget / 2**20:.0f} MiB cannot hold even a "
-            f"{MIN_TILE_SIDE}x{MIN_TILE_SIDE} px tile; allow at least {need / 2**20:.0f} MiB"
+            f"{smallest} px tile; allow at least {need / 2**20:.0f} MiB"
         )
     halo = halo_for(tile_pixels)
     sizes = plan_scales(*finest, settings.multiscale)
