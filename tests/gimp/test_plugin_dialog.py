@@ -10,6 +10,7 @@ Skipped where Xvfb or xdotool is not installed (apt-get install xvfb xdotool).
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -177,7 +178,8 @@ def test_dialog_ok_runs_and_cancel_does_nothing(impasto, display):
     assert got["layers"] == ["Photo — dialog-style", "Photo"]  # only OK added a layer
     trace = trace_lines(res.log)
     assert "dialog: Daemon on cpu · VGG19: demo weights — not a real model" in trace, trace
-    assert any("step 2/2" in t for t in trace)  # the dialog started from the last values
+    # the dialog started from the last values: 2 steps asked for (a scale may end sooner)
+    assert any(re.search(r"step \d/2\b", t) for t in trace), trace
     # GIMP saved the values of the run that was OKed, for the next dialog and WITH_LAST_VALS
     assert "(iterations 2)" in saved and "(seed 7)" in saved and "dialog-style.png" in saved
 
