@@ -186,3 +186,12 @@ def test_settings_validation_messages():
     round_trip = StyleSettings.from_dict(StyleSettings(style_blend=(1, 2)).to_dict())
     assert round_trip.style_blend == (1, 2)
     assert StyleSettings(size=0).size is None
+
+
+def test_preview_frames_have_the_size_the_request_asked_for(engine, rng):
+    """The plug-in asks for 256 px previews; they used to arrive at 128 px whatever was asked."""
+    frames = []
+    engine.stylize(smooth_image(rng, 48, 64), [smooth_image(rng, 32, 32)], StyleSettings(**FAST),
+                   lambda e: e.preview is not None and frames.append(e.preview.shape),
+                   preview_interval=0.0, preview_size=40)
+    assert frames and all(max(h, w) == 40 for h, w, _ in frames)

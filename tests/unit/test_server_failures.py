@@ -36,7 +36,7 @@ class FakeEngine:
         self.freed = False
 
     def stylize(self, content, styles, settings, progress=None, cancel=None,
-                progress_interval=0.0, preview_interval=None):
+                progress_interval=0.0, preview_interval=None, preview_size=128):
         self.calls += 1
         seed = settings.seed
         if seed == 1:
@@ -62,7 +62,7 @@ class FakeEngine:
         return rgba, StyleStats(0.01, 1, "fake", seed, settings.model, "fake weights")
 
     def stylize_many(self, contents, styles, settings, progress=None, cancel=None,
-                     progress_interval=0.0, preview_interval=None):
+                     progress_interval=0.0, preview_interval=None, preview_size=128):
         """The worker's entry point: one layer after another, like an engine without batching."""
         return [
             self.stylize(c, styles, settings,

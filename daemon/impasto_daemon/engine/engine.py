@@ -96,6 +96,7 @@ class StyleEngine:
         progress_interval: float = 0.0,
         preview_interval: float | None = None,
         memory_budget: int | None = None,
+        preview_size: int = 128,
     ) -> tuple[np.ndarray, StyleStats]:
         """Repaint ``content`` in the blended style of ``styles``; returns RGBA at its own size.
 
@@ -103,7 +104,8 @@ class StyleEngine:
         fit are tiled (see run.py).
         """
         return self.stylize_many([content], styles, settings, progress, cancel,
-                                 progress_interval, preview_interval, memory_budget)[0]
+                                 progress_interval, preview_interval, memory_budget,
+                                 preview_size=preview_size)[0]
 
     def stylize_many(
         self,
@@ -116,6 +118,7 @@ class StyleEngine:
         preview_interval: float | None = None,
         memory_budget: int | None = None,
         batch: bool = True,
+        preview_size: int = 128,
     ) -> list[tuple[np.ndarray, StyleStats]]:
         """Several layers in one style: those of the same processing size are optimised
         together as one batch where memory allows (one pass of VGG for all of them).
@@ -130,7 +133,7 @@ class StyleEngine:
                              [s.shape[:2] for s in styles])
             bench = self.workbench(settings, plan.autocast)
             runs = [StyleRun(bench, [contents[i] for i in b.members], styles, settings, b,
-                             cancel, progress_interval, preview_interval, budget)
+                             cancel, progress_interval, preview_interval, budget, preview_size)
                     for b in plan.batches]
             total_work = sum(run.work for run in runs)
             done_work, started = 0.0, time.monotonic()

@@ -70,10 +70,11 @@ class StyleRun:
         progress_interval: float = 0.0,
         preview_interval: float | None = None,
         memory_budget: int = 0,
+        preview_size: int = 128,
     ) -> None:
         self.bench, self.settings, self.plan, self.cancel = bench, settings, plan, cancel
         self.progress: ProgressCallback | None = None  # set by the caller before run()
-        self.preview_interval = preview_interval
+        self.preview_interval, self.preview_size = preview_interval, preview_size
         self.budget = memory_budget
         self.blend = settings.blend_for(len(styles))
         self.sources = [split_pixels(c) for c in contents]
@@ -199,7 +200,7 @@ class StyleRun:
         thumb = None
         wants_preview = image is not None and self.preview_interval is not None
         if wants_preview and self.preview_ticker.due(final):
-            thumb = preview(image.detach().float().cpu())
+            thumb = preview(image.detach().float().cpu(), self.preview_size)
         plan = self.plan.scales[scale - 1]
         h, w = plan.size
         strategy = f"scale {scale}/{len(self.plan.scales)} {w}x{h}"

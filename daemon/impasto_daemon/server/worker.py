@@ -34,6 +34,7 @@ log = logging.getLogger("impasto.daemon.worker")
 
 PROGRESS_INTERVAL = 0.2  # seconds between progress reports from the engine
 PREVIEW_INTERVAL = 1.0
+PREVIEW_SIZE = 128  # long side of preview frames when a request names none
 
 
 class Worker(threading.Thread):
@@ -74,6 +75,7 @@ class Worker(threading.Thread):
                 cancel=job.cancel,
                 progress_interval=PROGRESS_INTERVAL,
                 preview_interval=PREVIEW_INTERVAL if job.preview else None,
+                preview_size=job.preview or PREVIEW_SIZE,
             )
             results: list[np.ndarray] = [rgba for rgba, _ in done]
             stats: list[StyleStats] = [st for _, st in done]
