@@ -85,6 +85,7 @@ class StyleRun:
         self.ticker = Ticker(progress_interval)
         self.preview_ticker = Ticker(preview_interval or 0.0)
         self.steps = 0
+        self.fraction = 0.0  # the last reported share of the time done
         self.final_loss = 0.0
         self.started = time.monotonic()
 
@@ -209,8 +210,10 @@ class StyleRun:
             strategy += (f" in {len(plan.tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
                          f" + {self.plan.halo} px context")
         finishing = stage == "finishing"
+        # A new estimate of the time left may be longer than the last: the bar never goes back.
+        self.fraction = 1.0 if finishing else max(self.fraction, self.pace.fraction())
         self.progress(ProgressEvent(
-            stage=stage, fraction=1.0 if finishing else self.pace.fraction(),
+            stage=stage, fraction=self.fraction,
             elapsed=time.monotonic() - self.started,
             eta=0.0 if finishing else self.pace.eta(),
             layers=len(self.sources), batch=len(self.sources),
