@@ -17,7 +17,7 @@ from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
 from .memory_model import default_budget
 from .peak_memory import HostPeak
-from .plan import JobPlan, plan_job
+from .plan import MAX_BATCH, JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
 from .run import ProgressCallback, StyleRun, Workbench
 from .target_cache import TargetCache
@@ -169,13 +169,8 @@ class StyleEngine:
         batch: bool = True, style_shapes: Sequence[tuple[int, int]] = (),
     ) -> JobPlan:
         """The job's plan on this engine's device (``batch=False``: one layer per batch)."""
-        if batch:
-            return plan_job(shapes, settings, budget, self.device, style_shapes)
-        plans = [plan_job([shape], settings, budget, self.device, style_shapes)
-                 for shape in shapes]
-        batches = tuple(dataclasses.replace(p.batches[0], members=(i,))
-                        for i, p in enumerate(plans))
-        return JobPlan(batches, plans[0].autocast if plans else False)
+        return plan_job(shapes, settings, budget, self.device, style_shapes,
+                        MAX_BATCH if batch else 1)
 
     def workbench(self, settings: StyleSettings, autocast: bool) -> Workbench:
         """What a run needs of this engine, for one job's model and pooling."""

@@ -125,7 +125,7 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
         step = state.get("n_iter", 0)  # the step this evaluation belongs to (0: the start)
         if step > current_step[0]:  # the previous step is finished
             current_step[0] = step
-            if track.end_step(track.best_loss) or step > steps:
+            if track.end_step(track.best_loss):
                 raise _Stop
         if track.evaluations >= max_evals:
             raise _Stop

@@ -75,16 +75,17 @@ def plan_job(
     budget: int,
     device: torch.device,
     style_shapes: Sequence[tuple[int, int]] = (),
+    max_batch: int = MAX_BATCH,
 ) -> JobPlan:
     """The whole job for layers of (height, width) ``shapes`` and style images of
-    ``style_shapes``, within ``budget`` bytes."""
+    ``style_shapes``, within ``budget`` bytes, at most ``max_batch`` layers per batch."""
     autocast = use_autocast(device)
     groups: dict[tuple[int, int], list[int]] = {}
     for i, (h, w) in enumerate(shapes):
         groups.setdefault(process_size(h, w, settings.size), []).append(i)
     batches = []
     for finest, members in groups.items():
-        size = min(MAX_BATCH, len(members))
+        size = min(max_batch, len(members))
         while size > 1 and _pixel_limit(settings, finest, budget, size, device,
                                         autocast) < size * finest[0] * finest[1]:
             size -= 1
