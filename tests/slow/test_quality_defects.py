@@ -31,15 +31,18 @@ from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
 
 SIZE = 64
 ITERATIONS = 40
-MEASURED_ON = "555b700"
-# Measured at MEASURED_ON, one thread (speckle, border_frame, clipped; style_gain):
-# mosaic 0.352, 1.020, 0.075; 0.359. star_field 3.585, 2.843, 0.028; 0.150.
-# swirl 0.225, 1.827, 0.007; 0.592.
+MEASURED_ON = "the commit that added vgg.MARGIN"  # re-measured then, as the rule below says
+# Measured then, one thread (speckle, border_frame, clipped; style_gain):
+# mosaic 0.417, 1.375, 0.086; 0.364. star_field 3.845, 1.782, 0.035; 0.124.
+# swirl 0.271, 1.966, 0.013; 0.591.
+# (Before the mirrored band, at 555b700: mosaic 0.352, 1.020, 0.075; 0.359. star_field 3.585,
+# 2.843, 0.028; 0.150. swirl 0.225, 1.827, 0.007; 0.592. The band is a quarter of a 64 px
+# picture's side; at 256 px benchmarks/quality.py measured frames lower on all six pairs.)
 # Limits: the ratios x1.3, clipped +0.02 and x1.3, style_gain x0.7 (a floor: style must be taken)
 LIMITS = {
-    "mosaic": {"speckle": 0.46, "border_frame": 1.35, "clipped": 0.12, "style_gain": 0.25},
-    "star_field": {"speckle": 4.7, "border_frame": 3.7, "clipped": 0.06, "style_gain": 0.10},
-    "swirl": {"speckle": 0.30, "border_frame": 2.4, "clipped": 0.03, "style_gain": 0.41},
+    "mosaic": {"speckle": 0.54, "border_frame": 1.79, "clipped": 0.14, "style_gain": 0.25},
+    "star_field": {"speckle": 5.0, "border_frame": 2.3, "clipped": 0.07, "style_gain": 0.086},
+    "swirl": {"speckle": 0.35, "border_frame": 2.55, "clipped": 0.04, "style_gain": 0.41},
 }
 
 

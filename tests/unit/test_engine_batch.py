@@ -63,9 +63,11 @@ def test_batches_group_by_size_and_respect_memory(engine, rng):
     assert members(engine.plan([a.shape[:2], b.shape[:2], a.shape[:2], a.shape[:2]], SETTINGS,
                                big)) == [[0, 2, 3], [1]]
     from impasto_daemon.engine import memory_model
+    from impasto_daemon.engine.vgg import seen_pixels
 
     autocast = engine.plan([a.shape[:2]], SETTINGS, big).autocast
-    one_layer = memory_model.budget_for(48 * 40, "vgg19", "adam", autocast, engine.device)
+    one_layer = memory_model.budget_for(seen_pixels(40, 48), "vgg19", "adam", autocast,
+                                        engine.device)
     one_layer += 3 * memory_model.host_bytes(40, 48, 1)  # Adam keeps no history: 1
     assert members(engine.plan([a.shape[:2]] * 3, SETTINGS, one_layer)) == [[0], [1], [2]]
 

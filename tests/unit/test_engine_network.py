@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from impasto_daemon.engine.vgg import STYLE_LAYERS, VGGFeatures, layer_names
+from impasto_daemon.engine.vgg import MARGIN, STYLE_LAYERS, VGGFeatures, layer_names, margin_for
 from impasto_daemon.weights import load_vgg_features
 
 
@@ -75,6 +75,23 @@ def test_replicate_padding_shows_the_network_no_frame(states):
     zeros = VGGFeatures("vgg16", states["vgg16"], ["relu2_1"])
     edge = zeros(flat, ["relu2_1"])["relu2_1"]
     assert not torch.allclose(edge, edge[..., 8:9, 8:9].expand_as(edge), atol=1e-4)
+
+
+def test_the_mirrored_margin_shows_the_network_no_frame_and_keeps_every_shape(states):
+    """What the objectives use against frames: with the image mirrored around it, a flat
+    image looks flat to the network up to its edge, and every layer has the positions it
+    would have without the margin."""
+    net = VGGFeatures("vgg16", states["vgg16"], STYLE_LAYERS)
+    flat = torch.full((1, 3, 64, 80), 0.5)
+    seen = net(flat, STYLE_LAYERS, margin=MARGIN)
+    plain = net(flat, STYLE_LAYERS)
+    for layer in STYLE_LAYERS:
+        assert seen[layer].shape == plain[layer].shape
+    inner = seen["relu2_1"]
+    assert torch.allclose(inner, inner[..., 8:9, 8:9].expand_as(inner), atol=1e-4)
+    edge = plain["relu2_1"]
+    assert not torch.allclose(edge, edge[..., 8:9, 8:9].expand_as(edge), atol=1e-4)
+    assert margin_for(64, 80) == MARGIN and margin_for(16, 400) == 0  # too thin to mirror
 
 
 def test_parameters_frozen_only_image_gets_gradient(states):

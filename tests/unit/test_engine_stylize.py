@@ -149,6 +149,23 @@ def test_multiscale_plan_and_progress(engine, rng):
     assert out.shape == (64, 256, 4)
 
 
+def test_a_finer_scale_starts_with_the_contents_detail_as_the_weights_ask(engine, rng):
+    """Coarse to fine from the content: a finer scale starts from the coarser result enlarged
+    plus the content's finer detail, in the content's share of the weights. With no steps at
+    all, then, no style keeps the photo itself (the engine used to return the coarsest
+    scale's blurred enlargement), and a stronger style keeps less of its detail."""
+    content = (rng.random((64, 256, 3)) * 255).astype(np.uint8)  # detail at every pixel
+    style = smooth_image(rng, 32, 32)
+    lost = {}
+    for weight in (0.0, 2.0, 20.0):
+        settings = StyleSettings(size=256, iterations=0, multiscale=True, style_weight=weight)
+        out, stats = engine.stylize(content, [style], settings)
+        assert stats.sizes == [(32, 128), (64, 256)]
+        lost[weight] = np.abs(out[..., :3].astype(float) - content).mean()
+    assert lost[0.0] < 0.5
+    assert 5 < lost[2.0] < lost[20.0]
+
+
 def test_style_targets_are_cached_across_jobs(engine, rng):
     content, style = smooth_image(rng, 32, 32), smooth_image(rng, 30, 30)
     settings = StyleSettings(**dict(FAST, iterations=1))

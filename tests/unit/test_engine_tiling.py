@@ -1,11 +1,14 @@
 """Layers larger than the memory budget: exact tiled gradients, no seams, clear limits.
 
 Metric for "the tiled result matches the untiled one": PSNR between the two results of at
-least 30 dB (measured ~35 dB here), and at least 5 dB above the PSNR between the untiled result
-and the content, i.e. tiling changes the picture far less than the stylisation does.
+least 30 dB (measured ~38 dB here, with the 32 px halo of 128 px tiles), and at least 5 dB
+above the PSNR between the untiled result and the content, i.e. tiling changes the picture far
+less than the stylisation does.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import pytest
@@ -55,7 +58,9 @@ def test_cores_partition_the_image_and_crops_fit():
         assert t.y0 % 16 == 0 and t.x0 % 16 == 0
         assert t.cy0 == max(0, t.y0 - 32) and t.cx1 == min(500, t.x1 + 32)
     assert (seen == 1).all()
-    assert plan_tiles(100, 100, 100 * 100, halo=32)[0].crop_pixels == 100 * 100
+    # One tile when the image and its mirrored band (vgg.MARGIN a side) fit, else cores.
+    assert plan_tiles(100, 100, 132 * 132, halo=32) == [Tile(0, 100, 0, 100, 0, 100, 0, 100)]
+    assert len(plan_tiles(100, 100, 100 * 100, halo=32)) > 1
 
 
 def test_tiled_gradient_equals_untiled_when_the_halo_covers_everything(engine, rng):
@@ -81,17 +86,19 @@ def test_tiled_gradient_equals_untiled_when_the_halo_covers_everything(engine, r
 
 def test_tiled_result_matches_untiled(engine, rng):
     content, style = smooth_image(rng, 96, 128), smooth_image(rng, 64, 64)
-    untiled, _ = engine.stylize(content, [style], SETTINGS)
+    # A strong style, so that the untiled result is far from the content it started from.
+    settings = dataclasses.replace(SETTINGS, style_weight=10.0)
+    untiled, _ = engine.stylize(content, [style], settings)
     events = []
-    tiled, stats = engine.stylize(content, [style], SETTINGS, events.append,
-                                  memory_budget=budget_for_tiles(engine, 96, 96, 128))
+    tiled, stats = engine.stylize(content, [style], settings, events.append,
+                                  memory_budget=budget_for_tiles(engine, 128, 96, 128))
     assert stats.tiles == [4]
     assert any("4 tiles" in e.strategy for e in events)
     assert psnr(tiled, untiled) >= 30
     assert psnr(tiled, untiled) >= psnr(content, untiled) + 5
 
 
-def test_no_seam_where_a_naive_join_shows_one(engine, rng):
+def test_no_seam_where_a_naive_join_shows_one(engine, rng, monkeypatch):
     content, style = smooth_image(rng, 64, 128), smooth_image(rng, 64, 64)
     settings = StyleSettings(size=128, iterations=20, multiscale=False, style_weight=10.0)
     budget = budget_for_tiles(engine, 64, 64, 128)
@@ -100,7 +107,12 @@ def test_no_seam_where_a_naive_join_shows_one(engine, rng):
     borders = sorted({t.x0 for t in tiles if t.x0 > 0})
     assert stats.tiles == [len(tiles)] and len(borders) >= 2
     naive = np.zeros_like(tiled)
-    for t in tiles:  # each core stylised on its own and pasted: the naive join
+    # The naive join: each core stylised on its own, zero-padded as tilers usually are (with
+    # the engine's mirrored band each piece would be seamless against its own reflection).
+    import impasto_daemon.engine.objective as objective_module
+
+    monkeypatch.setattr(objective_module, "margin_for", lambda height, width: 0)
+    for t in tiles:
         piece, _ = engine.stylize(np.ascontiguousarray(content[t.y0:t.y1, t.x0:t.x1]), [style],
                                   settings)
         naive[t.y0 : t.y1, t.x0 : t.x1] = piece
@@ -119,7 +131,7 @@ def test_style_targets_are_computed_once_per_scale_not_per_tile(engine, rng, mon
     engine.targets.clear()
     _, stats = engine.stylize(smooth_image(rng, 96, 128), [smooth_image(rng, 50, 50)],
                               StyleSettings(size=128, iterations=2, multiscale=False),
-                              memory_budget=budget_for_tiles(engine, 96, 96, 128))
+                              memory_budget=budget_for_tiles(engine, 128, 96, 128))
     assert stats.tiles == [4] and len(calls) == 1
 
 

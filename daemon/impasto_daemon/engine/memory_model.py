@@ -66,5 +66,6 @@ def default_budget(device: torch.device) -> int:
 
 
 def host_bytes(height: int, width: int, history: int) -> int:
-    """Host memory of a tiled scale: image, gradient, content, optimiser state and history."""
-    return height * width * 3 * 4 * (2 * history + 8)
+    """Host memory of a tiled scale: image, gradient, content, optimiser state and history,
+    and the copies mirrored into a band (vgg.MARGIN) with their gradient."""
+    return height * width * 3 * 4 * (2 * history + 10)

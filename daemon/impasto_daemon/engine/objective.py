@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from .losses import ContentLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums
-from .vgg import VGGFeatures
+from .vgg import VGGFeatures, margin_for
 
 
 @dataclass
@@ -45,7 +45,7 @@ class StyleObjective(nn.Module):
     def forward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
         content_w, style_w, tv_w = self.weights
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
-            feats = self.net(image, self.wanted)
+            feats = self.net(image, self.wanted, margin_for(*image.shape[-2:]))
         content = self.content_loss(feats[self.content_layer])
         style = sum(loss(feats[k]) for k, loss in self.style_losses.items())
         tv = self.tv_loss(image) if tv_w > 0 else image.new_zeros(())
@@ -91,4 +91,4 @@ def content_features(
     net: VGGFeatures, image: torch.Tensor, layer: str, autocast: bool = False
 ) -> torch.Tensor:
     with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
-        return net(image, [layer])[layer].float()
+        return net(image, [layer], margin_for(*image.shape[-2:]))[layer].float()

@@ -18,6 +18,7 @@ from . import memory_model
 from .numerics import use_autocast
 from .results import BudgetTooSmall
 from .tiled import Tile, halo_for, plan_tiles
+from .vgg import seen_pixels
 
 MIN_SIDE = 16  # relu5_1 sits behind four 2x poolings: smaller images have no features left
 COARSEST = 128  # coarse-to-fine starts no smaller than this long side
@@ -87,7 +88,7 @@ def plan_job(
     for finest, members in groups.items():
         size = min(max_batch, len(members))
         while size > 1 and _pixel_limit(settings, finest, budget, size, device,
-                                        autocast) < size * finest[0] * finest[1]:
+                                        autocast) < size * seen_pixels(*finest):
             size -= 1
         for start in range(0, len(members), size):
             chunk = tuple(members[start : start + size])
@@ -101,7 +102,7 @@ def _plan_batch(
     device: torch.device, autocast: bool, style_shapes: Sequence[tuple[int, int]],
 ) -> BatchPlan:
     tile_pixels = _pixel_limit(settings, finest, budget, len(members), device, autocast)
-    smallest = min(MIN_TILE_SIDE**2, finest[0] * finest[1])  # a small layer needs no more
+    smallest = min(MIN_TILE_SIDE**2, seen_pixels(*finest))  # a small layer needs no more
     if tile_pixels < smallest:
         need = memory_model.budget_for(smallest, settings.model, settings.optimizer,
                                  autocast, device) + _host_bytes(settings, finest,

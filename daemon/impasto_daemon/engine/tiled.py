@@ -11,7 +11,10 @@ features, and the gradients of all crops are added into one full-size gradient:
 - content and total variation are plain sums over positions.
 
 So one optimiser step sees the same gradient as an untiled step, up to the receptive field
-cut off at the halo: the tiles cannot disagree, and there are no seams to blend.
+cut off at the halo: the tiles cannot disagree, and there are no seams to blend. As untiled, the
+network sees the image inside a band of its own reflection (vgg.MARGIN): the crops are cut from
+the padded image, those at its edges reach into the band, and the padding's gradient is folded
+back onto the pixels it mirrors.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import torch
 
 from .losses import StyleLoss, TVLoss, gram_from_sums, gram_sums, inverse_mean_square
 from .objective import LossParts
-from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
+from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures, margin_for, mirror, seen_pixels
 
 ALIGN = 16  # relu5_1 sees the image at 1/16: cores start on this grid so features line up
 
@@ -49,9 +52,11 @@ class Tile:
 def plan_tiles(height: int, width: int, max_pixels: int, halo: int) -> list[Tile]:
     """Cores on the 16-px grid whose crops (core + halo) hold at most ``max_pixels``.
 
-    One tile covering everything when the image fits. Raises ValueError if no core fits.
+    One tile covering everything when the image and its mirrored band fit. A crop at the
+    image's edge reaches into the band instead of the halo it lacks there (the band is never
+    wider than the halo). Raises ValueError if no core fits.
     """
-    if height * width <= max_pixels:
+    if seen_pixels(height, width) <= max_pixels:
         return [Tile(0, height, 0, width, 0, height, 0, width)]
     side = int(max_pixels**0.5) - 2 * halo
     core = side // ALIGN * ALIGN
@@ -70,6 +75,18 @@ def plan_tiles(height: int, width: int, max_pixels: int, halo: int) -> list[Tile
 def halo_for(max_pixels: int) -> int:
     """Context around each core: a quarter of the tile side, on the grid, 16 to 128 px."""
     return max(ALIGN, min(128, int(max_pixels**0.5) // 4 // ALIGN * ALIGN))
+
+
+def _in_band(tile: Tile, margin: int, height: int, width: int) -> Tile:
+    """``tile`` in the coordinates of the image padded by ``margin``; crops at an edge take
+    the band."""
+    def edge(low: int, high: int, size: int) -> tuple[int, int]:
+        return low + margin * (low > 0), high + margin + margin * (high == size)
+
+    cy0, cy1 = edge(tile.cy0, tile.cy1, height)
+    cx0, cx1 = edge(tile.cx0, tile.cx1, width)
+    return Tile(tile.y0 + margin, tile.y1 + margin, tile.x0 + margin, tile.x1 + margin,
+                cy0, cy1, cx0, cx1)
 
 
 def _core_slice(tile: Tile, feature: torch.Tensor, image_height: int, image_width: int):
@@ -104,15 +121,20 @@ class TiledObjective:
         device: torch.device,
         autocast: bool,
     ) -> None:
-        self.net, self.tiles, self.device, self.autocast = net, tiles, device, autocast
-        self.height, self.width = content.shape[-2:]
+        self.net, self.device, self.autocast = net, device, autocast
+        height, width = content.shape[-2:]
+        self.margin = margin_for(height, width)
+        # Everything below works in the coordinates of the padded image.
+        self.tiles = [_in_band(t, self.margin, height, width) for t in tiles]
+        self.height, self.width = height + 2 * self.margin, width + 2 * self.margin
         self.weights = (content_weight, style_weight, tv_weight)
         self.style_losses = {k: StyleLoss(v).to(device) for k, v in style_targets.items()}
         self.tv_loss = TVLoss()
         with torch.no_grad():
+            padded = mirror(content, self.margin)
             self.content_targets = [
-                self._features(content, tile, [CONTENT_LAYER])[CONTENT_LAYER].float().cpu()
-                for tile in tiles
+                self._features(padded, tile, [CONTENT_LAYER])[CONTENT_LAYER].float().cpu()
+                for tile in self.tiles
             ]
         whole = torch.cat([t.flatten() for t in self.content_targets])[None]
         self.content_count = whole.numel()
@@ -127,7 +149,8 @@ class TiledObjective:
     def __call__(self, image: torch.Tensor) -> tuple[LossParts, torch.Tensor]:
         """Whole-image loss parts and the gradient with respect to ``image`` (both on CPU)."""
         content_w, style_w, tv_w = self.weights
-        sums, positions = self._gram_sums(image)
+        padded = mirror(image, self.margin)
+        sums, positions = self._gram_sums(padded)
         # The style loss of the whole image and its gradient dS/dG, the same for every tile.
         style = torch.zeros((), device=self.device)
         d_gram = {}
@@ -136,10 +159,10 @@ class TiledObjective:
             value = loss.compare(gram)
             (d_gram[k],) = torch.autograd.grad(value, gram)
             style = style + value.detach()
-        grad = torch.zeros_like(image)
+        grad = torch.zeros_like(padded)
         content = torch.zeros((), device=self.device)
         for tile, target in zip(self.tiles, self.content_targets):
-            crop = image[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1]
+            crop = padded[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1]
             crop = crop.to(self.device, copy=True).contiguous().requires_grad_(True)
             with torch.autocast(self.device.type, dtype=torch.bfloat16, enabled=self.autocast):
                 feats = self.net(crop, {CONTENT_LAYER, *STYLE_LAYERS})
@@ -155,6 +178,7 @@ class TiledObjective:
             surrogate.backward()
             grad[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1] += crop.grad.float().cpu()
             content = content + c_term.detach()
+        grad = self._fold(image, grad)
         tv = torch.zeros(())
         if tv_w > 0:
             pixels = image.detach().requires_grad_(True)
@@ -164,6 +188,15 @@ class TiledObjective:
         total = content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
         return LossParts(total, content.cpu(), style.cpu(), tv.detach()), grad
 
+    def _fold(self, image: torch.Tensor, padded_grad: torch.Tensor) -> torch.Tensor:
+        """The gradient for the padded image as one for ``image``: the band's share goes to
+        the pixels it mirrors (the padding's own backward pass)."""
+        if not self.margin:
+            return padded_grad
+        pixels = image.detach().requires_grad_(True)
+        mirror(pixels, self.margin).backward(padded_grad)
+        return pixels.grad
+
     def backward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
         """Same contract as StyleObjective.backward: loss parts, gradient left in image.grad."""
         del autocast  # fixed at construction
@@ -172,12 +205,13 @@ class TiledObjective:
         return parts
 
     @torch.no_grad()
-    def _gram_sums(self, image: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict]:
-        """The whole image's Gram sums and feature positions per style layer, core by core."""
+    def _gram_sums(self, padded: torch.Tensor) -> tuple[dict[str, torch.Tensor], dict]:
+        """The whole (padded) image's Gram sums and feature positions per style layer, core
+        by core."""
         sums: dict[str, torch.Tensor] = {}
         positions = dict.fromkeys(self.style_losses, 0)
         for tile in self.tiles:
-            for k, f in self._features(image, tile, list(self.style_losses)).items():
+            for k, f in self._features(padded, tile, list(self.style_losses)).items():
                 sums[k] = sums.get(k, 0) + gram_sums(f)
                 positions[k] += f.shape[-2] * f.shape[-1]
         return sums, positions

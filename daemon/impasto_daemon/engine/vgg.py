@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 from torchvision import models as tv_models
 
@@ -21,6 +22,36 @@ PADDINGS = ("zeros", "replicate", "reflect")
 
 CONTENT_LAYER = "relu4_2"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+
+#: Pixels of the picture mirrored around it before the network sees it; the features of the
+#: mirrored band are dropped. Zero padding makes VGG see a dark frame at the borders, and the
+#: optimisation paints one (a frame a few pixels inside the edges); with the picture's own
+#: reflection there, the border pixels are judged in context. A multiple of 16, so the band
+#: is whole feature positions at every layer. benchmarks/quality.py, real VGG16, 256 px:
+#: border_frame 3.50 -> 2.86, 1.71 -> 1.15 and 2.38 -> 2.41 on three pairs, for 17-30 % more
+#: time there (less at 512 px, where the band is a smaller share of the pixels).
+MARGIN = 16
+
+
+def margin_for(height: int, width: int) -> int:
+    """The mirrored band for an image of this size: none where a side is too thin to mirror."""
+    return MARGIN if min(height, width) > MARGIN else 0
+
+
+def seen_pixels(height: int, width: int) -> int:
+    """The pixels the network reads for an image of this size, its mirrored band included."""
+    margin = margin_for(height, width)
+    return (height + 2 * margin) * (width + 2 * margin)
+
+
+def mirror(image: torch.Tensor, margin: int) -> torch.Tensor:
+    """``image`` inside a band of its own reflection ``margin`` pixels wide."""
+    return F.pad(image, (margin,) * 4, mode="reflect") if margin else image
+
+
+def layer_stride(name: str) -> int:
+    """How many image pixels one position of layer ``name`` (convK_i / reluK_i) stands for."""
+    return 2 ** (int(name[4]) - 1)
 
 
 def layer_names(model: str) -> list[str]:
@@ -69,7 +100,14 @@ class VGGFeatures(nn.Module):
         self.requires_grad_(False)
         self.eval()
 
-    def forward(self, image: torch.Tensor, wanted: Iterable[str]) -> dict[str, torch.Tensor]:
+    def forward(
+        self, image: torch.Tensor, wanted: Iterable[str], margin: int = 0
+    ) -> dict[str, torch.Tensor]:
+        """The named activations of ``image``, seen with ``margin`` pixels of its reflection
+        around it (see MARGIN) and cropped back to the image's own positions."""
+        if margin:
+            out = self.forward(mirror(image, margin), wanted)
+            return {k: _crop(f, margin // layer_stride(k)) for k, f in out.items()}
         wanted = set(wanted)
         out: dict[str, torch.Tensor] = {}
         x = (image - self.mean) / self.std
@@ -82,6 +120,10 @@ class VGGFeatures(nn.Module):
                 if len(out) == len(wanted):
                     break
         return out
+
+
+def _crop(features: torch.Tensor, band: int) -> torch.Tensor:
+    return features[..., band : features.shape[-2] - band, band : features.shape[-1] - band]
 
 
 def _adapt(module: nn.Module, pooling: str, padding: str) -> nn.Module:
