@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from impasto_daemon.engine.losses import ContentLoss, StyleLoss, TVLoss, gram_matrix
+from impasto_daemon.engine.losses import ContentLoss, RangeLoss, StyleLoss, TVLoss, gram_matrix
 
 
 def test_gram_matrix_by_hand():
@@ -46,3 +46,12 @@ def test_losses_do_not_depend_on_activation_scale():
 def test_tv_loss_by_hand():
     img = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])  # horizontal steps of 1, vertical of 0
     assert torch.isclose(TVLoss()(img), torch.tensor(1.0))
+
+
+def test_range_loss_by_hand_pulls_only_pixels_outside_the_range_back():
+    image = torch.tensor([[[[-0.5, 0.0, 0.5, 1.0, 1.25]]]], requires_grad=True)
+    loss = RangeLoss()(image)
+    assert torch.isclose(loss, torch.tensor((0.25 + 0.0625) / 5))
+    loss.backward()
+    # d/dx of (x - clamp(x))^2 / 5: inward for the two outside, nothing for the rest
+    assert torch.allclose(image.grad, torch.tensor([[[[-0.2, 0, 0, 0, 0.1]]]]))

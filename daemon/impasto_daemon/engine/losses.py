@@ -76,6 +76,16 @@ class StyleLoss(nn.Module):
         return self.compare(gram_matrix(features))
 
 
+class RangeLoss(nn.Module):
+    """Mean squared excess of the pixels beyond 0..1. L-BFGS moves the pixels freely, parks
+    some beyond the range, and the final clamp then flattens them into clipped patches; with
+    this term they stay inside (weighted by objective.RANGE_WEIGHT)."""
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        image = image.float()
+        return (image - image.detach().clamp(0, 1)).pow(2).mean()
+
+
 class TVLoss(nn.Module):
     """Total variation: mean squared difference of neighbouring pixels, against speckle."""
 

@@ -8,7 +8,7 @@ features, and the gradients of all crops are added into one full-size gradient:
 - style: the global Gram matrix G is first summed over all cores (no gradient needed); then the
   gradient of the whole-image style loss reaches each core's features through the surrogate
   <dS/dG, F Fᵀ>, whose gradient equals the true one (S depends on F only through G);
-- content and total variation are plain sums over positions.
+- content, total variation and the range penalty are plain sums over positions.
 
 So one optimiser step sees the same gradient as an untiled step, up to the receptive field
 cut off at the halo: the tiles cannot disagree, and there are no seams to blend. As untiled, the
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import StyleLoss, TVLoss, gram_from_sums, gram_sums, inverse_mean_square
-from .objective import LossParts
+from .losses import RangeLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums, inverse_mean_square
+from .objective import RANGE_WEIGHT, LossParts
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures, margin_for, mirror, seen_pixels
 
 ALIGN = 16  # relu5_1 sees the image at 1/16: cores start on this grid so features line up
@@ -130,6 +130,7 @@ class TiledObjective:
         self.weights = (content_weight, style_weight, tv_weight)
         self.style_losses = {k: StyleLoss(v).to(device) for k, v in style_targets.items()}
         self.tv_loss = TVLoss()
+        self.range_loss = RangeLoss()
         with torch.no_grad():
             padded = mirror(content, self.margin)
             self.content_targets = [
@@ -179,13 +180,14 @@ class TiledObjective:
             grad[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1] += crop.grad.float().cpu()
             content = content + c_term.detach()
         grad = self._fold(image, grad)
-        tv = torch.zeros(())
-        if tv_w > 0:
-            pixels = image.detach().requires_grad_(True)
-            tv = self.tv_loss(pixels)
-            (tv_w * tv).backward()
-            grad += pixels.grad
-        total = content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
+        # The terms on the pixels themselves, on the CPU image at once.
+        pixels = image.detach().requires_grad_(True)
+        tv = self.tv_loss(pixels) if tv_w > 0 else torch.zeros(())
+        out_of_range = RANGE_WEIGHT * self.range_loss(pixels)
+        (tv_w * tv + out_of_range).backward()
+        grad += pixels.grad
+        total = (content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
+                 + out_of_range.detach())
         return LossParts(total, content.cpu(), style.cpu(), tv.detach()), grad
 
     def _fold(self, image: torch.Tensor, padded_grad: torch.Tensor) -> torch.Tensor:
