@@ -361,6 +361,9 @@ def main(argv: list[str] | None = None) -> None:
     wins = sum(r["impasto"]["style_gain"] > r["reference"]["style_gain"]
                and r["impasto"]["content_edges"] >= r["reference"]["content_edges"] for r in rows)
     print(f"Impasto better on both style_gain and content_edges: {wins} of {len(rows)} pairs")
+    for defect in qm.DEFECTS:
+        fewer = sum(r["impasto"][defect] <= r["reference"][defect] for r in rows)
+        print(f"Impasto's {defect} no higher than the plain loop's: {fewer} of {len(rows)} pairs")
     if args.json:
         print(f"figures -> {args.json}")
     if args.sheet:
