@@ -17,6 +17,7 @@ from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
 from .memory_model import default_budget
 from .peak_memory import HostPeak
+from .pixels import PREVIEW_SIZE
 from .plan import MAX_BATCH, JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
 from .run import ProgressCallback, StyleRun, Workbench
@@ -96,7 +97,7 @@ class StyleEngine:
         progress_interval: float = 0.0,
         preview_interval: float | None = None,
         memory_budget: int | None = None,
-        preview_size: int = 128,
+        preview_size: int = PREVIEW_SIZE,
     ) -> tuple[np.ndarray, StyleStats]:
         """Repaint ``content`` in the blended style of ``styles``; returns RGBA at its own size.
 
@@ -118,7 +119,7 @@ class StyleEngine:
         preview_interval: float | None = None,
         memory_budget: int | None = None,
         batch: bool = True,
-        preview_size: int = 128,
+        preview_size: int = PREVIEW_SIZE,
     ) -> list[tuple[np.ndarray, StyleStats]]:
         """Several layers in one style: those of the same processing size are optimised
         together as one batch where memory allows (one pass of VGG for all of them).

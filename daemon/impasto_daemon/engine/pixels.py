@@ -60,7 +60,11 @@ def fit_long_side(height: int, width: int, long_side: int) -> tuple[int, int]:
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
-def preview(rgb: torch.Tensor, max_side: int = 128) -> np.ndarray:
+#: long side of a live-progress preview frame when the caller names none
+PREVIEW_SIZE = 128
+
+
+def preview(rgb: torch.Tensor, max_side: int = PREVIEW_SIZE) -> np.ndarray:
     """A small HxWx3 uint8 thumbnail for live progress."""
     h, w = rgb.shape[-2:]
     ph, pw = fit_long_side(h, w, min(max_side, max(h, w)))

@@ -24,7 +24,7 @@ from .color import preserve_colors
 from .objective import LossParts, StyleObjective, content_features, style_grams
 from .optimize import Ticker, optimise
 from .pace import Pace, step_cost
-from .pixels import preview, resize, split_pixels, to_rgba
+from .pixels import PREVIEW_SIZE, preview, resize, split_pixels, to_rgba
 from .plan import BatchPlan, ScalePlan
 from .results import StyleCancelled, StyleStats
 from .target_cache import TargetCache, pixels_key
@@ -85,7 +85,7 @@ class StyleRun:
         progress_interval: float = 0.0,
         preview_interval: float | None = None,
         memory_budget: int = 0,
-        preview_size: int = 128,
+        preview_size: int = PREVIEW_SIZE,
     ) -> None:
         self.bench, self.settings, self.plan, self.cancel = bench, settings, plan, cancel
         self.progress: ProgressCallback | None = None  # set by the caller before run()

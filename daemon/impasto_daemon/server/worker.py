@@ -25,6 +25,7 @@ from ..engine import (
     StyleDiverged,
     StyleStats,
 )
+from ..engine.pixels import PREVIEW_SIZE
 from .job_table import JobTable
 from .jobs import Job
 from .outbox import JobCancelled, JobFailed, JobFinished, JobProgress, JobStarted, Outbox
@@ -34,7 +35,6 @@ log = logging.getLogger("impasto.daemon.worker")
 
 PROGRESS_INTERVAL = 0.2  # seconds between progress reports from the engine
 PREVIEW_INTERVAL = 1.0
-PREVIEW_SIZE = 128  # long side of preview frames when a request names none
 
 
 class Worker(threading.Thread):
