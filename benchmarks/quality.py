@@ -10,6 +10,11 @@ Impasto runs first with its defaults at ``--size``; the plain loop
     python benchmarks/quality.py --pairs all --set tv_weight=0.001 --label tv
     python benchmarks/quality.py --pairs chelsea:star_field,camera:mosaic --iterations 150
     python benchmarks/quality.py --compare /tmp/main.json /tmp/tv.json
+    python benchmarks/quality.py --iterations 300 --strengths 0.25,0.5,8
+
+``--strengths`` also runs Impasto at those style weights on every pair (same iterations): a
+curve of style_gain against content_edges, from which the report reads the style Impasto
+takes at the plain loop's content edges (the comparison the engine issue was measured by).
 
 The default pairs cover every photo and every style once (about 15 minutes on two quiet cores
 at 256 px). Figures are defined in quality_metrics.py; ``up`` marks those where higher is better.
@@ -212,8 +217,10 @@ class Reference:
 
 
 def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
-             photo: str, style_name: str) -> dict[str, Any]:
-    """Both engines on one pair; figures, seconds and evaluations for each, and the pictures."""
+             photo: str, style_name: str, strengths: tuple[float, ...] = ()) -> dict[str, Any]:
+    """Both engines on one pair; figures, seconds and evaluations for each, and the pictures.
+    With ``strengths``, Impasto's curve too: style_gain and content_edges at each style
+    weight (its default point included), sorted by content_edges."""
     content = fit(load_photo(photo), settings.size or 256)
     style = cover(load_style(style_name), *content.shape[:2])
     (out, stats), ours_t = timed(lambda: engine.stylize(content, [style], settings))
@@ -224,7 +231,45 @@ def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
                                        ("impasto", ours, ours_t, stats.iterations)):
         row[side] = {**qm.measure(pixels, content, style), **times, "iterations": iters}
     row["_pictures"] = (content, style, ref, ours)
+    if strengths:
+        curve = [_curve_point(settings.style_weight, row["impasto"])]
+        for weight in strengths:
+            varied = dataclasses.replace(settings, style_weight=weight)
+            (out, _), times = timed(lambda v=varied: engine.stylize(content, [style], v))
+            figures = qm.measure(np.ascontiguousarray(out[..., :3]), content, style)
+            curve.append(_curve_point(weight, {**figures, **times}))
+        row["curve"] = sorted(curve, key=lambda p: p["content_edges"])
+        row["style_at_reference_edges"] = style_at_edges(row["curve"],
+                                                         row["reference"]["content_edges"])
     return row
+
+
+def _curve_point(weight: float, figures: dict[str, float]) -> dict[str, float]:
+    return {"style_weight": weight, "style_gain": figures["style_gain"],
+            "content_edges": figures["content_edges"], "seconds": figures["seconds"]}
+
+
+def style_at_edges(curve: list[dict[str, float]], edges: float) -> float | None:
+    """style_gain on the curve (sorted by content_edges) where its content_edges equal
+    ``edges``, interpolated linearly between the two points around it; None outside the
+    curve (no extrapolation: a curve that never keeps that many edges claims nothing)."""
+    for a, b in zip(curve, curve[1:]):
+        if a["content_edges"] <= edges <= b["content_edges"]:
+            span = b["content_edges"] - a["content_edges"]
+            t = (edges - a["content_edges"]) / span if span > 0 else 0.0
+            return a["style_gain"] + t * (b["style_gain"] - a["style_gain"])
+    return None
+
+
+def print_curve(row: dict[str, Any]) -> None:
+    """Impasto's strength curve for one pair, and where it passes the plain loop's point."""
+    print("  strength curve: " + ", ".join(
+        f"w {p['style_weight']:g}: st {p['style_gain']:.3f} ed {p['content_edges']:.3f}"
+        for p in row["curve"]))
+    ref, at = row["reference"], row["style_at_reference_edges"]
+    reading = "outside the curve" if at is None else f"{at:.3f}"
+    print(f"  at the loop's content edges {ref['content_edges']:.3f}: Impasto's style "
+          f"{reading}, the loop's {ref['style_gain']:.3f}", flush=True)
 
 
 def means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -314,6 +359,9 @@ def main(argv: list[str] | None = None) -> None:
                         help="the plain loop's style weight (the tutorial's 1e6)")
     parser.add_argument("--ref-content-weight", type=float, default=1.0,
                         help="the plain loop's content weight (the tutorial's 1)")
+    parser.add_argument("--strengths", default="",
+                        help="extra Impasto style weights per pair, e.g. 0.25,0.5,8: a "
+                             "style/edges curve read at the plain loop's content edges")
     parser.add_argument("--weights", help="impasto-vgg/1 VGG16 file (default: import anchor)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet PNG here")
@@ -328,6 +376,7 @@ def main(argv: list[str] | None = None) -> None:
     settings = parse_settings(args.set, {"model": "vgg16", "size": args.size,
                                          "iterations": args.iterations})
     pairs = parse_pairs(args.pairs)
+    strengths = tuple(float(w) for w in args.strengths.split(",") if w)
     engine = StyleEngine(device="cpu", weights=args.weights or str(anchor_weights()),
                          models=("vgg16",))
     info = engine.weights_info["vgg16"]
@@ -344,10 +393,12 @@ def main(argv: list[str] | None = None) -> None:
                    dataclasses.replace(settings, size=64, iterations=2))
     rows = []
     for photo, style in pairs:
-        row = run_pair(engine, reference, settings, photo, style)
+        row = run_pair(engine, reference, settings, photo, style, strengths)
         rows.append(row)
         print_table(f"{photo} x {style} {row['size'][1]}x{row['size'][0]}",
                     ["reference", "impasto"], [row["reference"], row["impasto"]], flush=True)
+        if strengths:
+            print_curve(row)
         # written after every pair, so that a long run cut short still leaves its figures
         if args.json:
             write_report(args, rows, {"engine": engine_source(), "weights": info.label,
@@ -364,6 +415,11 @@ def main(argv: list[str] | None = None) -> None:
     for defect in qm.DEFECTS:
         fewer = sum(r["impasto"][defect] <= r["reference"][defect] for r in rows)
         print(f"Impasto's {defect} no higher than the plain loop's: {fewer} of {len(rows)} pairs")
+    if strengths:
+        above = sum((r["style_at_reference_edges"] or -math.inf) > r["reference"]["style_gain"]
+                    for r in rows)
+        print(f"Impasto's strength curve passes above the plain loop's point (more style at "
+              f"its content edges): {above} of {len(rows)} pairs")
     if args.json:
         print(f"figures -> {args.json}")
     if args.sheet:

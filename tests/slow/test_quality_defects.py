@@ -24,7 +24,7 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(ROOT / "benchmarks"), str(ROOT / "tests")]
 import quality_metrics as qm  # noqa: E402
-from quality import cover, load_style  # noqa: E402
+from quality import cover, load_style, style_at_edges  # noqa: E402
 from real_weights import real_vgg16_weights  # noqa: E402, F401  (pytest fixture)
 
 from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
@@ -149,3 +149,22 @@ def test_reference_loop_stops_when_its_time_is_spent():
     assert calls >= 3
     assert 4 * one <= times["seconds"] <= 6 * one, (times, one)
     assert image.shape == content.shape and image.dtype == np.uint8
+
+
+def _curve(*points: tuple[float, float]) -> list[dict[str, float]]:
+    """(content_edges, style_gain) points, sorted by edges as run_pair sorts them."""
+    return [{"content_edges": e, "style_gain": s} for e, s in sorted(points)]
+
+
+def test_the_curve_is_read_between_the_two_points_around_the_loops_edges():
+    curve = _curve((0.2, 0.7), (0.4, 0.5), (0.8, 0.1))
+    assert style_at_edges(curve, 0.3) == pytest.approx(0.6)
+    assert style_at_edges(curve, 0.6) == pytest.approx(0.3)
+    assert style_at_edges(curve, 0.4) == pytest.approx(0.5)
+
+
+def test_a_curve_that_never_keeps_that_many_edges_claims_nothing():
+    curve = _curve((0.2, 0.7), (0.4, 0.5))
+    assert style_at_edges(curve, 0.45) is None  # no extrapolation above the curve ...
+    assert style_at_edges(curve, 0.1) is None  # ... nor below it
+    assert style_at_edges(_curve((0.3, 0.5)), 0.3) is None  # one point is not a curve

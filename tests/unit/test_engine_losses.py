@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import torch
 
-from impasto_daemon.engine.losses import ContentLoss, RangeLoss, StyleLoss, TVLoss, gram_matrix
+from impasto_daemon.engine.losses import (
+    HEADROOM,
+    ContentLoss,
+    RangeLoss,
+    StyleLoss,
+    TVLoss,
+    gram_matrix,
+)
 
 
 def test_gram_matrix_by_hand():
@@ -49,9 +56,20 @@ def test_tv_loss_by_hand():
 
 
 def test_range_loss_by_hand_pulls_only_pixels_outside_the_range_back():
-    image = torch.tensor([[[[-0.5, 0.0, 0.5, 1.0, 1.25]]]], requires_grad=True)
+    low, high = HEADROOM, 1 - HEADROOM
+    image = torch.tensor([[[[-0.5, low, 0.5, high, 1.25]]]], requires_grad=True)
     loss = RangeLoss()(image)
-    assert torch.isclose(loss, torch.tensor((0.25 + 0.0625) / 5))
+    assert torch.isclose(loss, torch.tensor(((0.5 + low) ** 2 + (1.25 - high) ** 2) / 5))
     loss.backward()
     # d/dx of (x - clamp(x))^2 / 5: inward for the two outside, nothing for the rest
-    assert torch.allclose(image.grad, torch.tensor([[[[-0.2, 0, 0, 0, 0.1]]]]))
+    expected = torch.tensor([[[[-2 * (0.5 + low) / 5, 0, 0, 0, 2 * (1.25 - high) / 5]]]])
+    assert torch.allclose(image.grad, expected)
+
+
+def test_range_loss_keeps_pixels_off_the_levels_that_round_to_0_and_255():
+    # a pixel exactly at 0 or 1 is clipped in the picture: the term pulls it in by HEADROOM,
+    # enough that one the style holds a level beyond the bound still rounds inside 1..254
+    image = torch.tensor([[[[0.0, 1.0]]]], requires_grad=True)
+    RangeLoss()(image).backward()
+    assert image.grad[0, 0, 0, 0] < 0 < image.grad[0, 0, 0, 1]
+    assert round(255 * HEADROOM) >= 2
