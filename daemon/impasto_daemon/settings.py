@@ -33,7 +33,10 @@ class StyleSettings:
     init: str = "content"
     content_weight: float = 1.0
     style_weight: float = 2.0  # losses are relative (losses.py): 0.02 a glaze, 200 a takeover
-    tv_weight: float = 0.0
+    #: smoothing (total variation) per unit of style weight: speckle is the style's doing, so
+    #: the smoothing keeps the same share at every strength and a glaze stays as sharp as the
+    #: photo; 0 = none
+    tv_weight: float = 5.0
     learning_rate: float = 0.02  # Adam only; the image lives in [0, 1]
     style_blend: tuple[float, ...] | None = None
     style_scale: float = 1.0

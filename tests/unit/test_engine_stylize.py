@@ -130,6 +130,23 @@ def test_divergence_is_an_error_not_a_black_image(engine, rng):
         engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings)
 
 
+def test_smoothing_is_measured_against_the_style_so_a_glaze_keeps_the_photo_sharp(engine, rng):
+    content, style = smooth_image(rng, 32, 32), smooth_image(rng, 32, 32, 1)
+
+    def run(**look: float) -> np.ndarray:
+        out, _ = engine.stylize(content, [style], StyleSettings(**FAST, **look))
+        return out[..., :3].astype(np.float64)
+
+    def variation(pixels: np.ndarray) -> float:
+        return float(sum(np.abs(np.diff(pixels, axis=a)).mean() for a in (0, 1)))
+
+    # no style, no smoothing: tv_weight is per unit of style weight
+    unstyled = run(style_weight=0.0, tv_weight=0.0)
+    assert np.array_equal(run(style_weight=0.0, tv_weight=5.0), unstyled)
+    rough, smooth = variation(run(tv_weight=0.0)), variation(run(tv_weight=500.0))
+    assert smooth < 0.8 * rough
+
+
 def test_multiscale_plan_and_progress(engine, rng):
     assert plan_scales(512, 384, True) == [(128, 96), (256, 192), (512, 384)]
     assert plan_scales(200, 100, True) == [(200, 100)]

@@ -47,7 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--content-weight", type=float, default=DEFAULTS.content_weight,
                    help="how much of the content's structure is kept (default %(default)g)")
     q.add_argument("--tv-weight", type=float, default=DEFAULTS.tv_weight,
-                   help="smoothing against speckle, e.g. 1e-3 (default %(default)g)")
+                   help="smoothing against speckle, per unit of style weight; 0 = none "
+                        "(default %(default)g)")
     q.add_argument("--style-blend", type=_floats, default=None, metavar="W1,W2,…",
                    help="weights of the style images, e.g. 0.7,0.3 (default: equal)")
     q.add_argument("--style-scale", type=float, default=DEFAULTS.style_scale,
