@@ -261,6 +261,17 @@ def style_at_edges(curve: list[dict[str, float]], edges: float) -> float | None:
     return None
 
 
+def curve_ahead(curve: list[dict[str, float]], loop: dict[str, float]) -> bool:
+    """Whether Impasto's strength curve passes above the plain loop's point: one of its points
+    has at least the loop's style_gain and content_edges, or, read at the loop's content
+    edges, it has more style."""
+    if any(p["style_gain"] >= loop["style_gain"] and p["content_edges"] >= loop["content_edges"]
+           for p in curve):
+        return True
+    at = style_at_edges(curve, loop["content_edges"])
+    return at is not None and at > loop["style_gain"]
+
+
 def print_curve(row: dict[str, Any]) -> None:
     """Impasto's strength curve for one pair, and where it passes the plain loop's point."""
     print("  strength curve: " + ", ".join(
@@ -268,8 +279,9 @@ def print_curve(row: dict[str, Any]) -> None:
         for p in row["curve"]))
     ref, at = row["reference"], row["style_at_reference_edges"]
     reading = "outside the curve" if at is None else f"{at:.3f}"
+    verdict = "ahead" if curve_ahead(row["curve"], ref) else "not ahead"
     print(f"  at the loop's content edges {ref['content_edges']:.3f}: Impasto's style "
-          f"{reading}, the loop's {ref['style_gain']:.3f}", flush=True)
+          f"{reading}, the loop's {ref['style_gain']:.3f}; the curve is {verdict}", flush=True)
 
 
 def means(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
@@ -416,10 +428,10 @@ def main(argv: list[str] | None = None) -> None:
         fewer = sum(r["impasto"][defect] <= r["reference"][defect] for r in rows)
         print(f"Impasto's {defect} no higher than the plain loop's: {fewer} of {len(rows)} pairs")
     if strengths:
-        above = sum((r["style_at_reference_edges"] or -math.inf) > r["reference"]["style_gain"]
-                    for r in rows)
-        print(f"Impasto's strength curve passes above the plain loop's point (more style at "
-              f"its content edges): {above} of {len(rows)} pairs")
+        above = sum(curve_ahead(r["curve"], r["reference"]) for r in rows)
+        print(f"Impasto's strength curve passes above the plain loop's point (as much style "
+              f"and edges at one strength, or more style at its edges): {above} of "
+              f"{len(rows)} pairs")
     if args.json:
         print(f"figures -> {args.json}")
     if args.sheet:
