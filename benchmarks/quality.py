@@ -7,9 +7,9 @@ Impasto runs first with its defaults at ``--size``; the plain loop
 (or the same CPU seconds with ``--clock cpu``, for a machine other programs load).
 
     python benchmarks/quality.py --json /tmp/q.json --sheet /tmp/q.png --label main
-    python benchmarks/quality.py --pairs all --set tv_weight=0.001 --label tv
+    python benchmarks/quality.py --pairs all --set tv_weight=0 --label no-smoothing
     python benchmarks/quality.py --pairs chelsea:star_field,camera:mosaic --iterations 150
-    python benchmarks/quality.py --compare /tmp/main.json /tmp/tv.json
+    python benchmarks/quality.py --compare /tmp/main.json /tmp/no-smoothing.json
     python benchmarks/quality.py --iterations 300 --strengths 0.25,0.5,8
 
 ``--strengths`` also runs Impasto at those style weights on every pair (same iterations): a
@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--iterations", type=int, default=40,
                         help="Impasto's iterations (a time budget; the loop gets the same time)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="any other StyleSettings field, e.g. tv_weight=0.001")
+                        help="any other StyleSettings field, e.g. tv_weight=0")
     parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="equal wall time, or equal process CPU time (a loaded machine)")
