@@ -20,6 +20,23 @@ from .vgg import VGGFeatures, margin_for
 RANGE_WEIGHT = 1000.0
 
 
+class PixelTerms(nn.Module):
+    """The terms on the pixels themselves, weighted: smoothing (TV) and the range penalty. One
+    definition for the whole-image objective and the tiled one (which takes their gradient on
+    the CPU image at once, beside the tiles')."""
+
+    def __init__(self, tv_weight: float) -> None:
+        super().__init__()
+        self.tv_weight = tv_weight
+        self.tv_loss = TVLoss()
+        self.range_loss = RangeLoss()
+
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The TV loss (unweighted, for reports) and the weighted sum of both terms."""
+        tv = self.tv_loss(image) if self.tv_weight > 0 else image.new_zeros(())
+        return tv, self.tv_weight * tv + RANGE_WEIGHT * self.range_loss(image)
+
+
 @dataclass
 class LossParts:
     total: torch.Tensor
@@ -46,20 +63,18 @@ class StyleObjective(nn.Module):
         self.content_layer = content_layer
         self.content_loss = ContentLoss(content_target)
         self.style_losses = nn.ModuleDict({k: StyleLoss(v) for k, v in style_targets.items()})
-        self.tv_loss = TVLoss()
-        self.range_loss = RangeLoss()
-        self.weights = (content_weight, style_weight, tv_weight)
+        self.pixel_terms = PixelTerms(tv_weight)
+        self.weights = (content_weight, style_weight)
         self.wanted = {content_layer, *style_targets}
 
     def forward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:
-        content_w, style_w, tv_w = self.weights
+        content_w, style_w = self.weights
         with torch.autocast(image.device.type, dtype=torch.bfloat16, enabled=autocast):
             feats = self.net(image, self.wanted, margin_for(*image.shape[-2:]))
         content = self.content_loss(feats[self.content_layer])
         style = sum(loss(feats[k]) for k, loss in self.style_losses.items())
-        tv = self.tv_loss(image) if tv_w > 0 else image.new_zeros(())
-        total = content_w * content + style_w * style + tv_w * tv
-        total = total + RANGE_WEIGHT * self.range_loss(image)
+        tv, on_pixels = self.pixel_terms(image)
+        total = content_w * content + style_w * style + on_pixels
         return LossParts(total, content, style, tv)
 
     def backward(self, image: torch.Tensor, autocast: bool = False) -> LossParts:

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 import torch
 
-from .losses import RangeLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums, inverse_mean_square
-from .objective import RANGE_WEIGHT, LossParts
+from .losses import StyleLoss, gram_from_sums, gram_sums, inverse_mean_square
+from .objective import LossParts, PixelTerms
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures, margin_for, mirror, seen_pixels
 
 ALIGN = 16  # relu5_1 sees the image at 1/16: cores start on this grid so features line up
@@ -127,10 +127,9 @@ class TiledObjective:
         # Everything below works in the coordinates of the padded image.
         self.tiles = [_in_band(t, self.margin, height, width) for t in tiles]
         self.height, self.width = height + 2 * self.margin, width + 2 * self.margin
-        self.weights = (content_weight, style_weight, tv_weight)
+        self.weights = (content_weight, style_weight)
         self.style_losses = {k: StyleLoss(v).to(device) for k, v in style_targets.items()}
-        self.tv_loss = TVLoss()
-        self.range_loss = RangeLoss()
+        self.pixel_terms = PixelTerms(tv_weight)
         with torch.no_grad():
             padded = mirror(content, self.margin)
             self.content_targets = [
@@ -149,7 +148,7 @@ class TiledObjective:
 
     def __call__(self, image: torch.Tensor) -> tuple[LossParts, torch.Tensor]:
         """Whole-image loss parts and the gradient with respect to ``image`` (both on CPU)."""
-        content_w, style_w, tv_w = self.weights
+        content_w, style_w = self.weights
         padded = mirror(image, self.margin)
         sums, positions = self._gram_sums(padded)
         # The style loss of the whole image and its gradient dS/dG, the same for every tile.
@@ -182,12 +181,10 @@ class TiledObjective:
         grad = self._fold(image, grad)
         # The terms on the pixels themselves, on the CPU image at once.
         pixels = image.detach().requires_grad_(True)
-        tv = self.tv_loss(pixels) if tv_w > 0 else torch.zeros(())
-        out_of_range = RANGE_WEIGHT * self.range_loss(pixels)
-        (tv_w * tv + out_of_range).backward()
+        tv, on_pixels = self.pixel_terms(pixels)
+        on_pixels.backward()
         grad += pixels.grad
-        total = (content_w * content.cpu() + style_w * style.cpu() + tv_w * tv.detach()
-                 + out_of_range.detach())
+        total = content_w * content.cpu() + style_w * style.cpu() + on_pixels.detach()
         return LossParts(total, content.cpu(), style.cpu(), tv.detach()), grad
 
     def _fold(self, image: torch.Tensor, padded_grad: torch.Tensor) -> torch.Tensor:
