@@ -9,6 +9,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -16,6 +17,7 @@ from plugin_fixtures import (
     DAEMON_ARGS,
     DAEMON_BIN,
     Client,
+    DaemonUnavailable,
     free_port,
     kill_plugin,
     pattern,
@@ -88,18 +90,30 @@ def test_daemon_is_started_on_demand(impasto, style):
         with Client(endpoint, timeout=3.0) as c:  # it keeps running for the next request
             assert c.hello()["models"][0]["random"] is True
     finally:
-        _stop(endpoint)
+        _stop(endpoint, runtime)
 
 
-def _stop(endpoint: str) -> None:
-    """Stop the daemon the plug-in started (it is detached from GIMP on purpose)."""
-    try:
-        with Client(endpoint, timeout=3.0) as c:
-            pid = c.hello()["pid"]
-            c.stop()
-    except Exception:
-        return
-    deadline = time.monotonic() + 15
+def _stop(endpoint: str, runtime: Path) -> None:
+    """Stop the daemon the plug-in started (it is detached from GIMP on purpose). Stopping a
+    TCP daemon takes the token it wrote in its runtime folder, the one GIMP was given, so the
+    client reads it there; a refused stop fails the test (and the daemon is killed anyway)
+    rather than leaving it running after the suite."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("XDG_RUNTIME_DIR", str(runtime))
+        try:
+            with Client(endpoint, timeout=3.0) as c:
+                pid = c.hello()["pid"]
+        except DaemonUnavailable:
+            return  # never started: the test failed before
+        try:
+            with Client(endpoint, timeout=3.0) as c:
+                c.stop()
+        finally:
+            _wait_or_kill(pid)
+
+
+def _wait_or_kill(pid: int, seconds: float = 15.0) -> None:
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             os.kill(pid, 0)
