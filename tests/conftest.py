@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import numpy as np
 import pytest
+
+_OWN_CONFIG: dict[str, str] = {}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The suite never reads the developer's own Impasto configuration: after ./install.sh
+    (the README's first command) ~/.config/impasto/daemon.toml names the installed weights and
+    models, and every daemon a test starts would load those. Each test that installs gives
+    its own HOME (and XDG_CONFIG_HOME) instead."""
+    os.environ.pop("IMPASTO_CONFIG", None)
+    _OWN_CONFIG["dir"] = os.environ["XDG_CONFIG_HOME"] = tempfile.mkdtemp(
+        prefix="impasto-test-config-")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    shutil.rmtree(_OWN_CONFIG.pop("dir", ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -58,6 +58,7 @@ def make_home(base: Path) -> Home:
     runtime.mkdir(mode=0o700)
     env = {
         "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),  # this HOME's, not the suite's (conftest.py)
         "XDG_RUNTIME_DIR": str(runtime),
         "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "LANG": "C.UTF-8",

@@ -6,7 +6,9 @@ Fast: no torch, no daemon process (test_one_daemon_command.py starts real ones).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -117,6 +119,13 @@ def test_daemon_without_a_configuration_keeps_its_old_defaults(tmp_path, monkeyp
     a = _resolved([])
     assert a.models == ("vgg19",) and a.weights_source == "torchvision"
     assert a.device == "auto" and a.endpoint is None and a.memory_budget_mb is None
+
+
+def test_the_suite_never_reads_the_developers_own_configuration():
+    # after ./install.sh, ~/.config/impasto/daemon.toml names the installed models (vgg16
+    # only, offline), and the daemons the GIMP tests start refused their VGG19 jobs
+    assert daemon_config.ENV_CONFIG not in os.environ
+    assert not daemon_config.default_path().is_relative_to(Path.home())
 
 
 def test_a_broken_configuration_stops_the_daemon_with_status_2(tmp_path, capsys):
