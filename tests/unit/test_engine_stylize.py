@@ -23,7 +23,8 @@ def test_output_is_rgba_at_content_size_with_alpha_untouched(engine, rng):
     assert out.shape == (37, 53, 4) and out.dtype == np.uint8
     assert np.array_equal(out[..., 3], content[..., 3])
     assert not np.array_equal(out[..., :3], content[..., :3])
-    assert stats.iterations == 6 and stats.device == "cpu" and "RANDOM" in stats.weights
+    # the evaluation cap (optimize.EVALS_PER_STEP) may cut the last of the 6 steps short
+    assert 5 <= stats.iterations <= 6 and stats.device == "cpu" and "RANDOM" in stats.weights
 
 
 def test_same_seed_same_picture_other_seed_differs(engine, rng):
@@ -42,7 +43,8 @@ def test_loss_falls_and_progress_reports_every_iteration(engine, rng):
     engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings, events.append)
     steps = [e for e in events if e.stage == "optimising"]
     counts = [e.step for e in steps]  # steps done; a line search may evaluate a step twice
-    assert counts == sorted(counts) and set(range(1, 7)) <= set(counts) and counts[-1] == 6
+    done = counts[-1]  # 6, or 5 where the evaluation cap cut the last step short
+    assert counts == sorted(counts) and set(range(1, done + 1)) <= set(counts) and done >= 5
     assert steps[-1].loss < steps[0].loss
     assert events[0].stage == "targets" and events[-1].stage == "finishing"
     assert all(e.steps == 6 for e in events)

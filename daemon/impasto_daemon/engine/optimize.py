@@ -119,6 +119,7 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
     )
     state = opt.state[image]
     current_step = [0]
+    evaluated_step = [0]  # the last step that evaluated the loss at least once
 
     def evaluate() -> torch.Tensor:
         track.check_cancel()
@@ -129,6 +130,7 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
                 raise _Stop
         if track.evaluations >= max_evals:
             raise _Stop
+        evaluated_step[0] = step
         opt.zero_grad(set_to_none=True)
         parts = objective.backward(image, autocast)
         track.record(parts, image, keep_best=True)
@@ -139,8 +141,8 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
     try:
         opt.step(evaluate)
         done = state.get("n_iter", 0)
-    except _Stop:
-        done = current_step[0] - 1 if track.converged else min(current_step[0], steps)
+    except _Stop:  # a step cut off before its first evaluation is not a step taken
+        done = evaluated_step[0]
     result = track.best_image if track.best_image is not None else image.detach()
     done = max(0, min(done, steps))
     return result.clamp(0, 1), Outcome(done, track.evaluations, track.converged, track.best_loss)
