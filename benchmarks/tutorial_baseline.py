@@ -63,7 +63,8 @@ def tutorial_run(
     """Run the tutorial's loop; returns the image, seconds optimising, closure calls made.
 
     The tutorial reads conv_1…conv_5; here the losses sit on Gatys' layers (relu1_1, relu2_1,
-    relu3_1, relu4_1, relu5_1; content relu4_2) like Impasto's, so both do the same work.
+    relu3_1, relu4_1, relu5_1; content relu4_2). Impasto reads the same style layers (its
+    content sits at relu3_1, inside the same pass), so both do the same work.
     """
     device = content.device
     vgg16 = sum(isinstance(m, nn.Conv2d) for m in features.children()) == 13

@@ -32,7 +32,7 @@ class StyleSettings:
     optimizer: str = "lbfgs"
     init: str = "content"
     content_weight: float = 1.0
-    style_weight: float = 2.0  # losses are relative (losses.py): 0.02 a glaze, 200 a takeover
+    style_weight: float = 10.0  # losses are relative (losses.py): 0.1 a glaze, 1000 a takeover
     #: smoothing (total variation) per unit of style weight: speckle is the style's doing, so
     #: the smoothing keeps the same share at every strength and a glaze stays as sharp as the
     #: photo; 0 = none

@@ -16,8 +16,8 @@ from impasto_wire import Style  # noqa: E402
 from impasto_wire.protocol import Image  # noqa: E402
 
 
-@pytest.mark.parametrize("strength, weight", [(0, 0.02), (25, 0.2), (50, 2.0), (60, 5.023773),
-                                              (75, 20.0), (100, 200.0)])
+@pytest.mark.parametrize("strength, weight", [(0, 0.1), (25, 1.0), (50, 10.0), (60, 25.118864),
+                                              (75, 100.0), (100, 1000.0)])
 def test_strength_is_logarithmic_around_the_engine_default(strength, weight):
     assert options.style_weight(strength) == pytest.approx(weight, rel=1e-5)
     assert options.strength_for(weight) == pytest.approx(strength, abs=1e-3)
@@ -33,8 +33,9 @@ def test_settings_are_what_the_engine_accepts():
     s = StyleSettings.from_dict(opts.wire_settings())
     assert (s.model, s.pooling, s.size, s.iterations, s.preserve_colors, s.seed) == (
         "vgg16", "max", None, 7, True, 42)
-    assert s.style_weight == options.style_weight(85) == pytest.approx(50.24, rel=0.01)
+    assert s.style_weight == options.style_weight(85) == pytest.approx(251.19, rel=0.01)
     ours = StyleSettings.from_dict(options.Options().wire_settings())
+    assert ours.style_weight == StyleSettings().style_weight  # strength 50 is the default
     assert ours.iterations == StyleSettings().iterations  # same default as the engine
 
 

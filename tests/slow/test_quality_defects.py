@@ -96,6 +96,29 @@ def test_default_pictures_keep_speckle_frames_and_clipping_down(real_engine, sty
         f"the style was not taken ({shown})")
 
 
+@pytest.mark.slow
+def test_the_strength_control_has_a_middle_even_on_a_flat_grey_photo(real_engine):
+    """The plug-in's strengths 25 / 50 / 75 (style weights 1 / 10 / 100) on the clock, a flat
+    grey photo, under the swirl: with the photo held at relu4_2 the style either left it
+    alone or took it over (96 px: style_gain 0.04 at weight 1, 0.59 at 2). Now weight 1 is a
+    middle and the curve is monotonic."""
+    from quality import load_photo
+
+    content = np.asarray(Image.fromarray(load_photo("clock")).resize((96, 72), Image.LANCZOS))
+    style = cover(load_style("swirl"), 72, 96)
+    points = []
+    for weight in (1.0, 10.0, 100.0):
+        settings = StyleSettings(model="vgg16", size=96, iterations=ITERATIONS,
+                                 style_weight=weight)
+        out, _ = real_engine.stylize(content, [style], settings)
+        figures = qm.measure(out[..., :3], content, style)
+        points.append((figures["style_gain"], figures["content_edges"]))
+    (light_style, light_edges), (mid_style, mid_edges), (strong_style, strong_edges) = points
+    assert light_style > 0.15 and light_edges > 0.5, f"strength 25 is no middle: {points}"
+    assert light_style < mid_style < strong_style, f"style not rising: {points}"
+    assert light_edges > mid_edges > strong_edges, f"edges not falling: {points}"
+
+
 if __name__ == "__main__":
     from impasto_daemon.weights import anchor
 

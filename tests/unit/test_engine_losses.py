@@ -73,3 +73,24 @@ def test_range_loss_keeps_pixels_off_the_levels_that_round_to_0_and_255():
     RangeLoss()(image).backward()
     assert image.grad[0, 0, 0, 0] < 0 < image.grad[0, 0, 0, 1]
     assert round(255 * HEADROOM) >= 2
+
+
+def test_pixel_terms_grow_with_the_style_that_pushes_pixels_out():
+    """Only the style pushes pixels beyond 0..1 and paints speckle, so smoothing and the range
+    penalty are weighted per unit of style weight: at ten times the style, ten times the pull
+    back (a fixed range weight let strong styles clip: 0.36 of a picture at weight 32)."""
+    from impasto_daemon.engine.objective import RANGE_WEIGHT, PixelTerms
+
+    image = torch.full((1, 3, 4, 4), 0.5)
+    image[0, 0, 1, 2], image[0, 1, 2, 1] = 1.2, -0.1  # one pixel bright, one dark
+    pulls = []
+    for style_weight in (1.0, 10.0):
+        pixels = image.clone().requires_grad_(True)
+        tv, total = PixelTerms(style_weight, tv_weight=5.0)(pixels)
+        total.backward()
+        pulls.append(pixels.grad)
+        by_hand = 5.0 * style_weight * tv + RANGE_WEIGHT * style_weight * RangeLoss()(pixels)
+        assert torch.allclose(total, by_hand)
+    assert torch.allclose(pulls[1], 10 * pulls[0])
+    assert pulls[0][0, 0, 1, 2] > 0 > pulls[0][0, 1, 2, 1]  # descent pulls both back inside
+    assert float(PixelTerms(0.0, tv_weight=5.0)(image)[1]) == 0.0  # no style: nothing to undo

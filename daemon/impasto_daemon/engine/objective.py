@@ -12,29 +12,34 @@ from torch import nn
 from .losses import ContentLoss, RangeLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums
 from .vgg import VGGFeatures, margin_for
 
-#: The weight of RangeLoss, fixed: against clipped patches. benchmarks/quality.py, real VGG16,
-#: 256 px, six pairs: clipped 0.352/0.115/0.163/0.239/0.002/0.101 -> 0.287/0.038/0.114/0.160/
-#: 0.001/0.046 and border_frame lower on all six, for speckle 0.90 -> 1.26 (the plain loop's:
-#: 3.04), style_gain up on five and content_edges down on five (by up to 0.08). A weight of
-#: 300 gave half the drop in clipping.
-RANGE_WEIGHT = 1000.0
+#: The weight of RangeLoss per unit of style weight: only the style pushes pixels out of range
+#: (the content pulls them back to the photo's), so the penalty keeps its share at every
+#: strength. At the old default (style weight 2) this is the fixed 1000 that took clipped
+#: patches from 0.352/0.115/0.163/0.239/0.002/0.101 to 0.287/0.038/0.114/0.160/0.001/0.046
+#: (benchmarks/quality.py, real VGG16, 256 px, six pairs). Held fixed, strong styles
+#: overpowered it: chelsea x star field clipped 0.11/0.22/0.36 at style weights 2/8/32; per
+#: unit of style weight 0.05 at 8 and 0.015 at 32, with as much style.
+RANGE_WEIGHT = 500.0
 
 
 class PixelTerms(nn.Module):
-    """The terms on the pixels themselves, weighted: smoothing (TV) and the range penalty. One
-    definition for the whole-image objective and the tiled one (which takes their gradient on
-    the CPU image at once, beside the tiles')."""
+    """The terms on the pixels themselves: smoothing (TV) and the range penalty, both weighted
+    per unit of style weight (speckle and out-of-range pixels are the style's doing, so each
+    keeps its share at every strength and a glaze stays as sharp as the photo). One definition
+    for the whole-image objective and the tiled one (which takes their gradient on the CPU
+    image at once, beside the tiles')."""
 
-    def __init__(self, tv_weight: float) -> None:
+    def __init__(self, style_weight: float, tv_weight: float) -> None:
         super().__init__()
-        self.tv_weight = tv_weight
+        self.tv_weight = tv_weight * style_weight
+        self.range_weight = RANGE_WEIGHT * style_weight
         self.tv_loss = TVLoss()
         self.range_loss = RangeLoss()
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """The TV loss (unweighted, for reports) and the weighted sum of both terms."""
         tv = self.tv_loss(image) if self.tv_weight > 0 else image.new_zeros(())
-        return tv, self.tv_weight * tv + RANGE_WEIGHT * self.range_loss(image)
+        return tv, self.tv_weight * tv + self.range_weight * self.range_loss(image)
 
 
 @dataclass
@@ -46,7 +51,8 @@ class LossParts:
 
 
 class StyleObjective(nn.Module):
-    """Scores an image against fixed targets; only the image passed in gets a gradient."""
+    """Scores an image against fixed targets; only the image passed in gets a gradient.
+    ``tv_weight`` is per unit of style weight (PixelTerms)."""
 
     def __init__(
         self,
@@ -63,7 +69,7 @@ class StyleObjective(nn.Module):
         self.content_layer = content_layer
         self.content_loss = ContentLoss(content_target)
         self.style_losses = nn.ModuleDict({k: StyleLoss(v) for k, v in style_targets.items()})
-        self.pixel_terms = PixelTerms(tv_weight)
+        self.pixel_terms = PixelTerms(style_weight, tv_weight)
         self.weights = (content_weight, style_weight)
         self.wanted = {content_layer, *style_targets}
 

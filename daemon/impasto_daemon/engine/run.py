@@ -143,17 +143,16 @@ class StyleRun:
         """Optimise one scale from ``start``: in one piece on the device when it fits, else
         on the CPU with the exact gradient gathered tile by tile."""
         bench, s = self.bench, self.settings
-        tv_weight = s.tv_weight * s.style_weight  # the setting is per unit of style weight
         if scale.tiled:
             objective = TiledObjective(
                 bench.net, content, grams, list(scale.tiles), s.content_weight, s.style_weight,
-                tv_weight, bench.device, bench.autocast,
+                s.tv_weight, bench.device, bench.autocast,
             )
         else:
             content = bench.to_device(content)
             target = content_features(bench.net, content, CONTENT_LAYER, bench.autocast)
             objective = StyleObjective(bench.net, CONTENT_LAYER, target, grams,
-                                       s.content_weight, s.style_weight, tv_weight)
+                                       s.content_weight, s.style_weight, s.tv_weight)
             start = bench.to_device(start)
         last: list[LossParts] = []
 

@@ -129,7 +129,7 @@ class TiledObjective:
         self.height, self.width = height + 2 * self.margin, width + 2 * self.margin
         self.weights = (content_weight, style_weight)
         self.style_losses = {k: StyleLoss(v).to(device) for k, v in style_targets.items()}
-        self.pixel_terms = PixelTerms(tv_weight)
+        self.pixel_terms = PixelTerms(style_weight, tv_weight)
         with torch.no_grad():
             padded = mirror(content, self.margin)
             self.content_targets = [

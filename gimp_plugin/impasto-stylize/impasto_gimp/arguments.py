@@ -50,7 +50,7 @@ def declare(procedure: Gimp.Procedure) -> None:
         0.0, 100.0, 50.0, RW)
     p.add_double_argument(
         "strength", "S_trength", "How strongly the style is applied, 0-100 (logarithmic: 50 is "
-        "the engine's default style weight 2.0, each 25 steps multiply it by ten)",
+        "the engine's default style weight 10, each 25 steps multiply it by ten)",
         O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
     p.add_int_argument(
         "size", "Si_ze (long side, 0 = full layer)", "Long side, in pixels, at which the style "

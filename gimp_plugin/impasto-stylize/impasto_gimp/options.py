@@ -27,10 +27,12 @@ STYLE_SOURCES = (
 
 STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, 100.0, 50.0
 #: the engine's default style_weight, reached at STRENGTH_DEFAULT
-ENGINE_STYLE_WEIGHT = 2.0
-#: strength steps that multiply style_weight by ten: 0-100 spans 0.02 to 200, which the quality
-#: harness (benchmarks/quality.py, real VGG16, 256 px) measured as a glaze (a photo x swirl pair:
-#: style_gain 0.16, content_edges 0.96) to the style taking over (0.70, 0.19), monotonically
+ENGINE_STYLE_WEIGHT = 10.0
+#: strength steps that multiply style_weight by ten: 0-100 spans 0.1 to 1000, which the quality
+#: harness (benchmarks/quality.py, real VGG16, 256 px) measured as a glaze to the style taking
+#: over, monotonically: style_gain / content_edges at strengths 0, 25, 50, 75, 100 were
+#: 0.26/0.97, 0.59/0.83, 0.69/0.59, 0.72/0.29, 0.72/0.26 on motorcycle x swirl and
+#: 0.01/1.00, 0.14/0.62, 0.61/0.32, 0.73/0.15, 0.75/0.06 on the flat grey clock x swirl
 STRENGTH_PER_DECADE = 25.0
 
 SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
@@ -48,8 +50,8 @@ class OptionsError(ValueError):
 def style_weight(strength: float) -> float:
     """Map the 0–100 strength a person picks to the engine's ``style_weight``, logarithmically.
 
-    50 gives the engine's default 2.0; every 25 steps multiply or divide by ten, so 0 → 0.02
-    (a glaze), 25 → 0.2 (gentle), 75 → 20 (strong), 100 → 200 (the style takes over).
+    50 gives the engine's default 10; every 25 steps multiply or divide by ten, so 0 → 0.1
+    (a glaze), 25 → 1 (gentle), 75 → 100 (strong), 100 → 1000 (the style takes over).
     """
     return round(ENGINE_STYLE_WEIGHT * 10 ** ((strength - STRENGTH_DEFAULT) / STRENGTH_PER_DECADE),
                  6)
