@@ -155,6 +155,12 @@ def test_memory_estimate_grows_with_pixels_and_halves_with_bf16():
     assert 0 < small < big
 
 
+def test_the_estimate_counts_the_content_target_the_network_really_makes(engine):
+    net = engine.network("vgg19", "avg")
+    target = net(torch.rand(1, 3, 64, 96), [CONTENT_LAYER])[CONTENT_LAYER]
+    assert memory_model.content_floats_per_pixel() == target.numel() / (64 * 96)
+
+
 def test_cpu_job_stays_within_its_memory_budget(engine, rng):
     """Measured, not estimated: the growth of the process's resident memory during the job."""
     from impasto_daemon.engine.peak_memory import HostPeak

@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from .vgg import BLOCKS
+from .vgg import BLOCKS, CONTENT_LAYER
 
 
 def fixed_bytes(device: torch.device) -> int:
@@ -28,13 +28,20 @@ def activation_floats_per_pixel(model: str) -> float:
     return total
 
 
+def content_floats_per_pixel() -> float:
+    """Elements per input pixel of the content's features at vgg.CONTENT_LAYER, the target
+    kept beside the image (relu3_1: 256 channels at a quarter of each side, 16)."""
+    block = int(CONTENT_LAYER[len("relu")])
+    return min(64 * 2 ** (block - 1), 512) / 4 ** (block - 1)
+
+
 def bytes_per_pixel(model: str, optimizer: str, autocast: bool) -> float:
     """Peak bytes per processed pixel of one forward+backward step plus optimiser state."""
     element = 2 if autocast else 4
     activations = activation_floats_per_pixel(model) * element
     gradients = activations  # the backward pass holds a gradient per activation at its peak
     state = 3 * 4 * (2 * 50 + 4 if optimizer == "lbfgs" else 4)  # L-BFGS history of 50 pairs
-    return activations + gradients + state
+    return activations + gradients + state + 4 * content_floats_per_pixel()
 
 
 def max_pixels(
@@ -67,5 +74,6 @@ def default_budget(device: torch.device) -> int:
 
 def host_bytes(height: int, width: int, history: int) -> int:
     """Host memory of a tiled scale: image, gradient, content, optimiser state and history,
-    and the copies mirrored into a band (vgg.MARGIN) with their gradient."""
-    return height * width * 3 * 4 * (2 * history + 10)
+    the copies mirrored into a band (vgg.MARGIN) with their gradient, and every tile's content
+    target."""
+    return height * width * 4 * (3 * (2 * history + 10) + content_floats_per_pixel())
