@@ -10,7 +10,7 @@ import os
 
 import torch
 
-from .vgg import BLOCKS, CONTENT_LAYER
+from .vgg import BLOCKS, CONTENT_LAYER, layer_channels, layer_stride
 
 
 def fixed_bytes(device: torch.device) -> int:
@@ -22,7 +22,7 @@ def activation_floats_per_pixel(model: str) -> float:
     """Elements stored per input pixel by a forward pass truncated at relu5_1."""
     total = 0.0
     for block, convs in enumerate(BLOCKS[model], start=1):
-        channels = min(64 * 2 ** (block - 1), 512)
+        channels = layer_channels(f"conv{block}_1")
         kept = convs if block < 5 else 1  # block 5 stops at relu5_1
         total += 2 * kept * channels / 4 ** (block - 1)  # conv output + ReLU output
     return total
@@ -31,8 +31,7 @@ def activation_floats_per_pixel(model: str) -> float:
 def content_floats_per_pixel() -> float:
     """Elements per input pixel of the content's features at vgg.CONTENT_LAYER, the target
     kept beside the image (relu3_1: 256 channels at a quarter of each side, 16)."""
-    block = int(CONTENT_LAYER[len("relu")])
-    return min(64 * 2 ** (block - 1), 512) / 4 ** (block - 1)
+    return layer_channels(CONTENT_LAYER) / layer_stride(CONTENT_LAYER) ** 2
 
 
 def bytes_per_pixel(model: str, optimizer: str, autocast: bool) -> float:

@@ -61,6 +61,11 @@ def layer_stride(name: str) -> int:
     return 2 ** (int(name[4]) - 1)
 
 
+def layer_channels(name: str) -> int:
+    """Channels of layer ``name`` (convK_i / reluK_i): 64 in block 1, doubling to 512."""
+    return min(64 * layer_stride(name), 512)
+
+
 def layer_names(model: str) -> list[str]:
     """Names of torchvision's ``features`` modules in order: conv1_1, relu1_1, …, pool5."""
     names = []
