@@ -185,6 +185,38 @@ def test_a_finer_scale_starts_with_the_contents_detail_as_the_weights_ask(engine
     assert 5 < lost[2.0] < lost[20.0]
 
 
+def test_the_start_takes_the_styles_colours_in_the_styles_share_of_the_weights(engine, rng):
+    """With no steps the picture is its start: the photo with each channel's mean and spread
+    moved toward the style's by style / (content + style), its shapes where they were. Started
+    from the photo's own colours, a light photo under a dark style met it half way in large
+    grey patches (benchmarks/quality.py's blotches)."""
+    content = smooth_image(rng, 48, 48) / 255
+    dark = smooth_image(rng, 40, 40) / 255 * 0.3 + 0.1
+    photo = (content * 255).round().astype(np.uint8)
+    for weight, share in ((0.0, 0.0), (1.0, 0.5), (1e6, 1.0)):
+        settings = StyleSettings(size=48, iterations=0, multiscale=False, style_weight=weight)
+        out = engine.stylize(photo, [(dark * 255).round().astype(np.uint8)], settings)[0]
+        out = out[..., :3] / 255
+        for name, stat in (("mean", np.mean), ("spread", np.std)):
+            wanted = (1 - share) * stat(content, (0, 1)) + share * stat(dark, (0, 1))
+            assert np.abs(stat(out, (0, 1)) - wanted).max() < 0.01, (weight, name)
+        for ch in range(3):
+            assert np.corrcoef(out[..., ch].ravel(), content[..., ch].ravel())[0, 1] > 0.99
+
+
+def test_blended_styles_give_the_start_their_mixtures_colours(engine, rng):
+    """Two styles blended equally: the start's colours are those of both styles' pixels
+    pooled (their moments averaged, as their Grams are), not of either one."""
+    photo = smooth_image(rng, 48, 48)
+    dark = np.full((32, 32, 3), 60, np.uint8)
+    light = np.full((32, 32, 3), 180, np.uint8)
+    settings = StyleSettings(size=48, iterations=0, multiscale=False, style_weight=1e6)
+    out = engine.stylize(photo, [dark, light], settings)[0][..., :3].astype(float)
+    # pooled: mean 120, spread 60 (half the pixels at 60, half at 180)
+    assert np.abs(out.mean((0, 1)) - 120).max() < 3
+    assert np.abs(out.std((0, 1)) - 60).max() < 3
+
+
 def test_style_targets_are_cached_across_jobs(engine, rng):
     content, style = smooth_image(rng, 32, 32), smooth_image(rng, 30, 30)
     settings = StyleSettings(**dict(FAST, iterations=1))

@@ -70,7 +70,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--learning-rate", type=float, default=DEFAULTS.learning_rate,
                    help="Adam's step size (default %(default)g)")
     r.add_argument("--init", choices=("content", "noise", "style"), default=DEFAULTS.init,
-                   help="starting image (default %(default)s)")
+                   help="starting image: content is the photo with its colours moved toward "
+                        "the style's in the style's share of the weights (default %(default)s)")
     r.add_argument("--seed", type=int, default=DEFAULTS.seed,
                    help="random seed; the same seed gives the same picture (default %(default)s)")
     m = p.add_argument_group("model and device")
