@@ -31,10 +31,16 @@ from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
 
 SIZE = 64
 ITERATIONS = 40
-MEASURED_ON = "9870912"  # content at relu3_1; re-measured as the rule below says
-# Measured then, one thread (speckle, border_frame, clipped; style_gain):
-# mosaic 0.321, 0.771, 0.016; 0.367. star_field 3.348, 1.259, 0.013; 0.107.
-# swirl 0.199, 1.202, 0.000; 0.601.
+MEASURED_ON = "6a43a0a"  # the start in the style's colours; re-measured as the rule below says
+# Measured then, one thread (speckle, border_frame, clipped, blotches; style_gain):
+# mosaic 0.324, 1.291, 0.010, 0.000; 0.418. star_field 1.276, 1.119, 0.024, 0.000; 0.773.
+# swirl 0.186, 0.798, 0.000, 0.000; 0.631.
+# (At 9870912, started from the photo's own colours: mosaic 0.321, 0.771, 0.016, 0.000;
+# 0.367. star_field 3.348, 1.259, 0.013, 0.192; 0.107. swirl 0.199, 1.202, 0.000, 0.000;
+# 0.601. The star field left the cat's light fur grey. The mosaic's frame figure at this size
+# moves with the picture: 1.147 on 6a43a0a's draft, which differed only in the order the
+# style's colour moments were summed; benchmarks/quality.py at 256 px measures frames better,
+# and there they fell, 1.22 -> 1.20 on the mean.)
 # (At d6953b7, with the content at relu4_2 and default smoothing: mosaic 0.322, 1.081, 0.011;
 # 0.376. star_field 3.357, 1.555, 0.020; 0.127. swirl 0.199, 1.360, 0.000; 0.597.)
 # (At ea6687f, which added RangeLoss, before its headroom and the default smoothing: mosaic
@@ -46,11 +52,15 @@ MEASURED_ON = "9870912"  # content at relu3_1; re-measured as the rule below say
 # (Before the mirrored band, at 555b700: mosaic 0.352, 1.020, 0.075; 0.359. star_field 3.585,
 # 2.843, 0.028; 0.150. swirl 0.225, 1.827, 0.007; 0.592. The band is a quarter of a 64 px
 # picture's side; at 256 px benchmarks/quality.py measured frames lower on all six pairs.)
-# Limits: the ratios x1.3, clipped +0.02 and x1.3, style_gain x0.7 (a floor: style must be taken)
+# Limits: the ratios x1.3, clipped and blotches +0.02 and x1.3, style_gain x0.7 (a floor:
+# style must be taken)
 LIMITS = {
-    "mosaic": {"speckle": 0.42, "border_frame": 1.01, "clipped": 0.047, "style_gain": 0.25},
-    "star_field": {"speckle": 4.36, "border_frame": 1.64, "clipped": 0.043, "style_gain": 0.074},
-    "swirl": {"speckle": 0.26, "border_frame": 1.57, "clipped": 0.026, "style_gain": 0.42},
+    "mosaic": {"speckle": 0.43, "border_frame": 1.68, "clipped": 0.039, "blotches": 0.026,
+               "style_gain": 0.29},
+    "star_field": {"speckle": 1.66, "border_frame": 1.46, "clipped": 0.058, "blotches": 0.026,
+                   "style_gain": 0.54},
+    "swirl": {"speckle": 0.25, "border_frame": 1.04, "clipped": 0.026, "blotches": 0.026,
+              "style_gain": 0.44},
 }
 
 
@@ -86,11 +96,13 @@ def real_engine(real_vgg16_weights):  # noqa: F811
 
 @pytest.mark.slow
 @pytest.mark.parametrize("style_name", sorted(LIMITS))
-def test_default_pictures_keep_speckle_frames_and_clipping_down(real_engine, style_name):
+def test_default_pictures_keep_speckle_frames_clipping_and_blotches_down(
+    real_engine, style_name: str
+) -> None:
     figures, _ = stylise(real_engine, style_name)
     limits = LIMITS[style_name]
     shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
-    for name in ("speckle", "border_frame", "clipped"):
+    for name in ("speckle", "border_frame", "clipped", "blotches"):
         assert figures[name] <= limits[name], (
             f"{name} {figures[name]:.3f} above its limit {limits[name]} ({shown})")
     assert figures["style_gain"] >= limits["style_gain"], (
