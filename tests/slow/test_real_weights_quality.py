@@ -26,7 +26,7 @@ def test_real_vgg16_stylises_a_photograph(real_vgg16_weights, tmp_path):  # noqa
     content = np.asarray(Image.open(DATA / "chelsea.png").convert("RGB"))
     style = np.asarray(Image.open(DATA / "swirl_strokes.png").convert("RGB"))
     events = []
-    settings = StyleSettings(model="vgg16", size=256, iterations=120, multiscale=False)
+    settings = StyleSettings(model="vgg16", size=256, iterations=120)
     out, stats = engine.stylize(content, [style], settings, events.append)
 
     steps = [e for e in events if e.stage == "optimising"]
