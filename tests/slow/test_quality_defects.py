@@ -40,7 +40,7 @@ MEASURED_ON = "6a43a0a"  # the start in the style's colours; re-measured as the 
 # 0.601. The star field left the cat's light fur grey. The mosaic's frame figure at this size
 # moves with the picture: 1.147 on 6a43a0a's draft, which differed only in the order the
 # style's colour moments were summed; benchmarks/quality.py at 256 px measures frames better,
-# and there they fell, 1.22 -> 1.20 on the mean.)
+# and there they fell, 1.22 -> 1.13 on the mean.)
 # (At d6953b7, with the content at relu4_2 and default smoothing: mosaic 0.322, 1.081, 0.011;
 # 0.376. star_field 3.357, 1.555, 0.020; 0.127. swirl 0.199, 1.360, 0.000; 0.597.)
 # (At ea6687f, which added RangeLoss, before its headroom and the default smoothing: mosaic

@@ -221,9 +221,9 @@ class StyleRun:
         content loss still holds the photo's shapes, and a glaze starts from nearly the photo.
         Started from the photo's own colours, L-BFGS settled where the photo's light areas met
         a dark style half way, in large grey patches that were neither. benchmarks/quality.py,
-        real VGG16, 256 px, six pairs: blotches 0.099 -> 0.001 on the cat under the star field
-        (0 on the others before and after), mean style gain 0.537 -> 0.573 and content edges
-        0.447 -> 0.470."""
+        real VGG16, 256 px, six pairs: blotches 0.099 -> 0 on the cat under the star field (0
+        on the others before and after), mean style gain 0.537 -> 0.575 and content edges
+        0.447 -> 0.469."""
         if self.settings.init == "content":
             return toward_colours(content, self.style_colours, style_share(self.settings))
         if self.settings.init == "noise":
