@@ -22,9 +22,9 @@ def activation_floats_per_pixel(model: str) -> float:
     """Elements stored per input pixel by a forward pass truncated at relu5_1."""
     total = 0.0
     for block, convs in enumerate(BLOCKS[model], start=1):
-        channels = layer_channels(f"conv{block}_1")
+        layer = f"conv{block}_1"
         kept = convs if block < 5 else 1  # block 5 stops at relu5_1
-        total += 2 * kept * channels / 4 ** (block - 1)  # conv output + ReLU output
+        total += 2 * kept * layer_channels(layer) / layer_stride(layer) ** 2  # conv + ReLU out
     return total
 
 
