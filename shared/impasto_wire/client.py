@@ -29,6 +29,8 @@ from . import protocol as P
 from .admin_token import read_token
 from .curve import CurveClientKeys
 from .endpoints import discover_endpoint
+from .progress import ProgressEvent
+from .protocol import MessageType
 
 #: socket monitor events the diagnosis of an unanswered request reads
 _MONITORED = (zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
@@ -61,12 +63,19 @@ class JobCancelled(DaemonError):
 
 @dataclass
 class Event:
-    """One message from the daemon about a job (or a reply): header fields plus raw frames."""
+    """One message from the daemon about a job (or a reply): its type, header and raw frames;
+    a ``progress`` carries its header read once as ``progress``."""
 
-    type: str
+    type: MessageType
     job_id: str
     header: dict[str, Any]
     frames: list[memoryview] = field(default_factory=list)
+    progress: ProgressEvent | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.type = MessageType(self.type)
+        if self.type is MessageType.PROGRESS and self.progress is None:
+            self.progress = ProgressEvent.from_header(self.header)
 
     @property
     def terminal(self) -> bool:
@@ -164,8 +173,8 @@ class Client:
     def hello(self, timeout: float | None = None) -> dict[str, Any]:
         """Ask the daemon who it is; stores ``welcome`` and ``limits``. Raises DaemonUnavailable."""
         msg_id = new_id()
-        self._send(P.make_header(P.HELLO, msg_id, client=self.name), (), timeout)
-        ev = self._reply(msg_id, (P.WELCOME,), timeout)
+        self._send(P.make_header(MessageType.HELLO, msg_id, client=self.name), (), timeout)
+        ev = self._reply(msg_id, (MessageType.WELCOME,), timeout)
         self.welcome = ev.header
         self.limits = P.Limits.from_dict(ev.header.get("limits", {}))
         return ev.header
@@ -175,22 +184,23 @@ class Client:
         for the daemon's own user (``admin`` true in the reply; ``hidden_jobs`` counts the
         rest)."""
         msg_id = new_id()
-        self._send(P.make_header(P.STATUS, msg_id, token=self._admin_token()), (), timeout)
-        return self._reply(msg_id, (P.STATUS_REPLY,), timeout).header
+        header = P.make_header(MessageType.STATUS, msg_id, token=self._admin_token())
+        self._send(header, (), timeout)
+        return self._reply(msg_id, (MessageType.STATUS_REPLY,), timeout).header
 
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
         """Ask the daemon to shut down (only its own user may: ipc, or the token on TCP)."""
         msg_id = new_id()
-        self._send(P.make_header(P.STOP, msg_id, token=self._admin_token()), (), timeout)
-        return self._reply(msg_id, (P.STOPPING,), timeout).header
+        self._send(P.make_header(MessageType.STOP, msg_id, token=self._admin_token()), (), timeout)
+        return self._reply(msg_id, (MessageType.STOPPING,), timeout).header
 
     def echo(self, images: Sequence[tuple[P.Image, Any]], timeout: float | None = None) -> Event:
         """Diagnostic: send frames and get them back unchanged (protocol overhead, no work)."""
         msg_id = new_id()
         frames = [_bytes_view(d, im.nbytes, f"image {i}") for i, (im, d) in enumerate(images)]
-        header = P.make_header(P.ECHO, msg_id, images=[im.to_dict() for im, _ in images])
+        header = P.make_header(MessageType.ECHO, msg_id, images=[im.to_dict() for im, _ in images])
         self._send(header, frames, timeout)
-        return self._reply(msg_id, (P.ECHOED,), timeout)
+        return self._reply(msg_id, (MessageType.ECHOED,), timeout)
 
     def submit(self, contents: Sequence[tuple[P.Image, Any]], styles: Sequence[Style],
                settings: Mapping[str, Any] | None = None, *, job_id: str | None = None,
@@ -211,7 +221,8 @@ class Client:
             d = st.image.to_dict()
             d["weight"] = float(st.weight)
             style_descs.append(d)
-        header = P.make_header(P.STYLIZE, job_id, contents=[im.to_dict() for im, _ in contents],
+        header = P.make_header(MessageType.STYLIZE, job_id,
+                               contents=[im.to_dict() for im, _ in contents],
                                styles=style_descs, settings=dict(settings or {}),
                                preview=int(preview) or None)
         self._check_local_limits(header, frames)
@@ -221,15 +232,15 @@ class Client:
         self._ended.pop(job_id, None)
         # the answer: accepted or an error; or, for a retry of a job that already ended, its
         # replayed end (while the job is still active here, its own end is not the answer)
-        answers = (P.ACCEPTED, P.ERROR) if already else \
-            (P.ACCEPTED, P.ERROR, P.RESULT, P.CANCELLED)
+        answers = (MessageType.ACCEPTED, MessageType.ERROR) if already else \
+            (MessageType.ACCEPTED, MessageType.ERROR, MessageType.RESULT, MessageType.CANCELLED)
         ev = self._wait(lambda e: e.job_id == job_id and e.type in answers,
                         self.timeout if timeout is None else timeout)
-        if ev.type == P.ERROR:
+        if ev.type == MessageType.ERROR:
             if not already:
                 self._active.pop(job_id, None)
             raise DaemonError(ev.header["code"], ev.header["message"], job_id)
-        if ev.type != P.ACCEPTED:  # a retried submit of a finished job: its outcome is replayed
+        if ev.type != MessageType.ACCEPTED:  # a retry of a finished job: its outcome replayed
             self._pending.append(ev)
         return job_id
 
@@ -238,16 +249,17 @@ class Client:
         ipc, or the token on TCP) anyone's. True once it stopped, False if unknown; DaemonError
         ``forbidden`` for another client's job without that proof."""
         self._checked_id(job_id)
-        self._send(P.make_header(P.CANCEL, job_id, token=self._admin_token()), (), timeout)
-        ev = self._wait(lambda e: e.job_id == job_id and e.type in
-                        (P.CANCELLED, P.RESULT, P.ERROR), timeout or max(self.timeout, 10.0))
-        if ev.type == P.ERROR and ev.header.get("code") == P.UNKNOWN_JOB:
+        header = P.make_header(MessageType.CANCEL, job_id, token=self._admin_token())
+        self._send(header, (), timeout)
+        ev = self._wait(lambda e: e.job_id == job_id and e.type in P.TERMINAL_TYPES,
+                        timeout or max(self.timeout, 10.0))
+        if ev.type == MessageType.ERROR and ev.header.get("code") == P.UNKNOWN_JOB:
             return False
-        if ev.type == P.ERROR and ev.header.get("code") == P.FORBIDDEN:
+        if ev.type == MessageType.ERROR and ev.header.get("code") == P.FORBIDDEN:
             raise DaemonError(P.FORBIDDEN, ev.header.get("message", ""), job_id)
         if job_id in self._active:
             self._pending.append(ev)  # our own job: events()/wait() still see its end
-        return ev.type == P.CANCELLED
+        return ev.type == MessageType.CANCELLED
 
     # --- job events -----------------------------------------------------------------------------
 
@@ -284,7 +296,7 @@ class Client:
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"job {job_id} did not finish within {timeout:.1f} s")
-                ev = self._wait(lambda e: e.job_id == job_id and e.type != P.PONG, None,
+                ev = self._wait(lambda e: e.job_id == job_id and e.type != MessageType.PONG, None,
                                 job_deadline=deadline)
             self._take(ev)
             yield ev
@@ -298,17 +310,17 @@ class Client:
         Raises JobCancelled, DaemonError (``code`` e.g. "oom"), DaemonUnavailable or TimeoutError.
         """
         for ev in self.events(job_id, timeout):
-            if ev.type == P.PROGRESS and on_progress is not None:
+            if ev.type == MessageType.PROGRESS and on_progress is not None:
                 on_progress(ev)
-            elif ev.type == P.RESULT:
+            elif ev.type == MessageType.RESULT:
                 return ev
-            elif ev.type == P.CANCELLED:
+            elif ev.type == MessageType.CANCELLED:
                 why = ev.header.get("reason", "cancel")
                 detail = ev.header.get("message")
                 text = f"job {job_id} was cancelled: {detail}" if detail else \
                     f"job {job_id} was cancelled ({why})"
                 raise JobCancelled("cancelled", text, job_id, reason=why)
-            elif ev.type == P.ERROR:
+            elif ev.type == MessageType.ERROR:
                 raise DaemonError(ev.header["code"], ev.header["message"], job_id)
         raise DaemonUnavailable(f"job {job_id} ended without a result")  # pragma: no cover
 
@@ -321,7 +333,8 @@ class Client:
         self._closed = True
         if self._active:
             try:
-                self._sock.send(P.pack_header(P.make_header(P.BYE, new_id())), zmq.NOBLOCK)
+                bye = P.make_header(MessageType.BYE, new_id())
+                self._sock.send(P.pack_header(bye), zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
         try:
@@ -421,7 +434,7 @@ class Client:
         except P.ProtocolError as exc:
             raise DaemonError(exc.code,
                               f"unreadable reply from the daemon: {exc.message}") from None
-        if msg.type == P.PONG:
+        if msg.type == MessageType.PONG:
             self._job_states(msg.header.get("jobs") or {})
             return self._inbox.popleft() if self._inbox else None
         if msg.type in P.TERMINAL_TYPES and (
@@ -439,7 +452,7 @@ class Client:
         """A job of ours the daemon does not know (any more) will never end by itself."""
         for job_id, state in states.items():
             if state == "unknown" and job_id in self._active:
-                self._inbox.append(Event(P.ERROR, job_id, P.error_header(
+                self._inbox.append(Event(MessageType.ERROR, job_id, P.error_header(
                     job_id, P.UNKNOWN_JOB,
                     f"the impasto daemon at {self.endpoint} no longer knows job {job_id} (was "
                     "it restarted?); submit it again")))
@@ -472,7 +485,7 @@ class Client:
                     if now - heard > 2 * self.ping_interval and not self._terminal_pending(j)]
             jobs = jobs[:P.MAX_PING_JOBS] or None
             try:
-                self._sock.send(P.pack_header(P.make_header(P.PING, new_id(), jobs=jobs)),
+                self._sock.send(P.pack_header(P.make_header(MessageType.PING, new_id(), jobs=jobs)),
                                 zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass  # not connected any more: silence will tell
@@ -515,10 +528,10 @@ class Client:
                 self._ended.popitem(last=False)
         return ev
 
-    def _reply(self, msg_id: str, types: tuple[str, ...], timeout: float | None) -> Event:
-        ev = self._wait(lambda e: e.job_id == msg_id and (e.type in types or e.type == P.ERROR),
+    def _reply(self, msg_id: str, types: tuple[MessageType, ...], timeout: float | None) -> Event:
+        ev = self._wait(lambda e: e.job_id == msg_id and e.type in (*types, MessageType.ERROR),
                         self.timeout if timeout is None else timeout)
-        if ev.type == P.ERROR:
+        if ev.type == MessageType.ERROR:
             raise DaemonError(ev.header["code"], ev.header["message"], msg_id)
         return ev
 

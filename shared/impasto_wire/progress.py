@@ -83,29 +83,25 @@ def format_eta(seconds: float | None) -> str:
     return f"eta {s}s"
 
 
+#: the fields every protocol-2 progress header has carried from the start; fields added since
+#: are optional on the wire, so the progress of an older daemon still reads
+_ALWAYS_SENT = frozenset(
+    {"stage", "fraction", "elapsed", "layer", "layers", "scale", "scales", "step", "steps", "loss"})
+#: a field's annotation (without "| None") -> the msgpack types that carry it
+_WIRE_TYPES: dict[str, tuple] = {
+    "str": (str,), "int": (int,), "float": _NUM, "bool": (bool,), "tuple[int, int]": (list,)}
+
+
+def _schema() -> dict[str, tuple[tuple, bool]]:
+    """The wire schema of a progress header, read off the dataclass: field -> (accepted types,
+    required). An annotation missing from _WIRE_TYPES fails here, at import, not on the wire."""
+    schema = {f.name: (_WIRE_TYPES[str(f.type).replace(" | None", "")], f.name in _ALWAYS_SENT)
+              for f in fields(ProgressEvent) if f.metadata.get("wire", True)}
+    schema["preview"] = ((dict,), False)  # the image map of the one frame that follows
+    return schema
+
+
 #: the wire schema of a progress header: field -> (accepted types, required)
-SCHEMA: dict[str, tuple[tuple, bool]] = {
-    "stage": ((str,), True),
-    "fraction": (_NUM, True),
-    "elapsed": (_NUM, True),
-    "eta": (_NUM, False),
-    "layer": ((int,), True),
-    "layers": ((int,), True),
-    "batch": ((int,), False),
-    "scale": ((int,), True),
-    "scales": ((int,), True),
-    "step": ((int,), True),
-    "steps": ((int,), True),
-    "loss": (_NUM, True),
-    "content_loss": (_NUM, False),
-    "style_loss": (_NUM, False),
-    "tv_loss": (_NUM, False),
-    "size": ((list,), False),
-    "tiles": ((int,), False),
-    "strategy": ((str,), False),
-    "position": ((int,), False),
-    "heartbeat": ((bool,), False),
-    "preview": ((dict,), False),  # a small RGB image in the one frame that follows
-}
+SCHEMA: dict[str, tuple[tuple, bool]] = _schema()
 
 __all__ = ["SCHEMA", "STAGES", "ProgressEvent", "format_eta"]

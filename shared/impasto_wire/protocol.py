@@ -11,6 +11,7 @@ Standard library + msgpack only (zmq objects are accepted duck-typed), Python 3.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
@@ -25,34 +26,42 @@ from .progress import SCHEMA as PROGRESS_SCHEMA
 #: job states; tokens for privileged requests on TCP; max_queued_bytes
 PROTOCOL_VERSION = 2
 
-# --- message types ---
-# requests (client -> daemon)
-HELLO = "hello"
-STYLIZE = "stylize"
-CANCEL = "cancel"
-STATUS = "status"
-STOP = "stop"
-PING = "ping"
-BYE = "bye"
-ECHO = "echo"  # diagnostic: frames go back unchanged (measures protocol overhead)
-# replies and events (daemon -> client)
-WELCOME = "welcome"
-ACCEPTED = "accepted"
-PROGRESS = "progress"
-RESULT = "result"
-ERROR = "error"
-CANCELLED = "cancelled"
-STATUS_REPLY = "status_reply"
-STOPPING = "stopping"
-PONG = "pong"
-ECHOED = "echoed"
 
-REQUEST_TYPES = frozenset({HELLO, STYLIZE, CANCEL, STATUS, STOP, PING, BYE, ECHO})
-REPLY_TYPES = frozenset(
-    {WELCOME, ACCEPTED, PROGRESS, RESULT, ERROR, CANCELLED, STATUS_REPLY, STOPPING, PONG, ECHOED}
-)
+class MessageType(str, enum.Enum):
+    """A message's ``type``. str-valued: a member is the very string on the wire, so peers that
+    compare plain strings interoperate with those that compare members."""
+
+    # requests (client -> daemon)
+    HELLO = "hello"
+    STYLIZE = "stylize"
+    CANCEL = "cancel"
+    STATUS = "status"
+    STOP = "stop"
+    PING = "ping"
+    BYE = "bye"
+    ECHO = "echo"  # diagnostic: frames go back unchanged (measures protocol overhead)
+    # replies and events (daemon -> client)
+    WELCOME = "welcome"
+    ACCEPTED = "accepted"
+    PROGRESS = "progress"
+    RESULT = "result"
+    ERROR = "error"
+    CANCELLED = "cancelled"
+    STATUS_REPLY = "status_reply"
+    STOPPING = "stopping"
+    PONG = "pong"
+    ECHOED = "echoed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_M = MessageType
+REQUEST_TYPES = frozenset(
+    {_M.HELLO, _M.STYLIZE, _M.CANCEL, _M.STATUS, _M.STOP, _M.PING, _M.BYE, _M.ECHO})
+REPLY_TYPES = frozenset(MessageType) - REQUEST_TYPES
 #: a job's stream ends with exactly one of these
-TERMINAL_TYPES = frozenset({RESULT, ERROR, CANCELLED})
+TERMINAL_TYPES = frozenset({_M.RESULT, _M.ERROR, _M.CANCELLED})
 
 # --- error codes (stable, machine-readable; the message is for people) ---
 BAD_VERSION = "bad_version"  # header.v differs from PROTOCOL_VERSION
@@ -220,21 +229,21 @@ def image_from_dict(d: Mapping[str, Any]) -> AnyImage:
 
 _NUM = (int, float)
 # type -> {field: (accepted python types, required)}; v/type/id are common to all.
-_SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
-    HELLO: {"client": ((str,), False)},
-    STYLIZE: {
+_SCHEMAS: dict[MessageType, dict[str, tuple[tuple, bool]]] = {
+    _M.HELLO: {"client": ((str,), False)},
+    _M.STYLIZE: {
         "contents": ((list,), True),
         "styles": ((list,), True),
         "settings": ((dict,), False),
         "preview": ((int,), False),
     },
-    CANCEL: {"token": ((str,), False)},
-    STATUS: {"token": ((str,), False)},
-    STOP: {"token": ((str,), False)},
-    PING: {"jobs": ((list,), False)},
-    BYE: {},
-    ECHO: {"images": ((list,), True)},
-    WELCOME: {
+    _M.CANCEL: {"token": ((str,), False)},
+    _M.STATUS: {"token": ((str,), False)},
+    _M.STOP: {"token": ((str,), False)},
+    _M.PING: {"jobs": ((list,), False)},
+    _M.BYE: {},
+    _M.ECHO: {"images": ((list,), True)},
+    _M.WELCOME: {
         "daemon_version": ((str,), True),
         "protocol": ((int,), True),
         "device": ((str,), True),
@@ -244,15 +253,15 @@ _SCHEMAS: dict[str, dict[str, tuple[tuple, bool]]] = {
         "encodings": ((list,), False),
         "pid": ((int,), False),
     },
-    ACCEPTED: {"position": ((int,), True), "duplicate": ((bool,), False)},
-    PROGRESS: PROGRESS_SCHEMA,
-    RESULT: {"images": ((list,), True), "stats": ((list,), True), "seconds": (_NUM, False)},
-    ERROR: {"code": ((str,), True), "message": ((str,), True)},
-    CANCELLED: {"reason": ((str,), False), "message": ((str,), False)},
-    STATUS_REPLY: {},
-    STOPPING: {},
-    PONG: {"jobs": ((dict,), False)},
-    ECHOED: {"images": ((list,), True)},
+    _M.ACCEPTED: {"position": ((int,), True), "duplicate": ((bool,), False)},
+    _M.PROGRESS: PROGRESS_SCHEMA,
+    _M.RESULT: {"images": ((list,), True), "stats": ((list,), True), "seconds": (_NUM, False)},
+    _M.ERROR: {"code": ((str,), True), "message": ((str,), True)},
+    _M.CANCELLED: {"reason": ((str,), False), "message": ((str,), False)},
+    _M.STATUS_REPLY: {},
+    _M.STOPPING: {},
+    _M.PONG: {"jobs": ((dict,), False)},
+    _M.ECHOED: {"images": ((list,), True)},
 }
 
 
@@ -268,15 +277,15 @@ def _type_ok(value: Any, types: tuple) -> bool:
     return isinstance(value, types)
 
 
-def make_header(msg_type: str, msg_id: str, **fields_: Any) -> dict[str, Any]:
+def make_header(msg_type: MessageType, msg_id: str, **fields_: Any) -> dict[str, Any]:
     """A header map for ``msg_type``; fields whose value is None are left out."""
-    h: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": msg_type, "id": msg_id}
+    h: dict[str, Any] = {"v": PROTOCOL_VERSION, "type": str(msg_type), "id": msg_id}
     h.update((k, v) for k, v in fields_.items() if v is not None)
     return h
 
 
 def error_header(msg_id: str, code: str, message: str) -> dict[str, Any]:
-    return make_header(ERROR, msg_id, code=code, message=message)
+    return make_header(_M.ERROR, msg_id, code=code, message=message)
 
 
 def check_id(msg_id: Any, what: str = "id") -> str:
@@ -304,8 +313,8 @@ class Message:
     parts: Sequence[Any] = ()
 
     @property
-    def type(self) -> str:
-        return self.header["type"]
+    def type(self) -> MessageType:
+        return MessageType(self.header["type"])
 
     @property
     def id(self) -> str:
@@ -387,7 +396,7 @@ def decode(parts: Sequence[Any], limits: Limits | None = None, *,
     if not isinstance(msg_type, str):
         raise ProtocolError(BAD_HEADER, "header lacks a string 'type'", job_id)
     # an error about a message whose id could not be read carries the empty id
-    empty_ok = expect == "reply" and msg_type == ERROR
+    empty_ok = expect == "reply" and msg_type == _M.ERROR
     if not (empty_ok and msg_id == ""):
         try:
             check_id(msg_id, "'id'")
@@ -396,7 +405,7 @@ def decode(parts: Sequence[Any], limits: Limits | None = None, *,
     allowed = REQUEST_TYPES if expect == "request" else REPLY_TYPES
     if msg_type not in allowed:
         raise ProtocolError(UNKNOWN_TYPE, f"unknown message type {msg_type[:64]!r}", job_id)
-    _check_fields(header, msg_type, strict=(expect == "request"), job_id=job_id)
+    _check_fields(header, MessageType(msg_type), strict=(expect == "request"), job_id=job_id)
     frames = [_buffer(p) for p in parts[1:]]
     try:
         sizes = _expected_frame_sizes(header, lim if expect == "request" else None)
@@ -407,7 +416,8 @@ def decode(parts: Sequence[Any], limits: Limits | None = None, *,
     return Message(header, frames, parts)
 
 
-def _check_fields(header: dict[str, Any], msg_type: str, *, strict: bool, job_id: str) -> None:
+def _check_fields(header: dict[str, Any], msg_type: MessageType, *, strict: bool,
+                  job_id: str) -> None:
     schema = _SCHEMAS[msg_type]
     for name, (types, required) in schema.items():
         if name not in header:
@@ -427,7 +437,7 @@ def _check_fields(header: dict[str, Any], msg_type: str, *, strict: bool, job_id
 def _expected_frame_sizes(header: dict[str, Any], lim: Limits | None) -> list[int]:
     """The exact byte length of every frame the header announces (limits checked on the way)."""
     t = header["type"]
-    if t == STYLIZE:
+    if t == _M.STYLIZE:
         contents, styles = header["contents"], header["styles"]
         if lim is not None:
             if not 1 <= len(contents) <= lim.max_layers:
@@ -451,14 +461,14 @@ def _expected_frame_sizes(header: dict[str, Any], lim: Limits | None) -> list[in
                     raise ProtocolError(BAD_REQUEST,
                                         f"style {i}: weight must be a finite number >= 0")
         return sizes
-    if t in (ECHO, ECHOED, RESULT):
+    if t in (_M.ECHO, _M.ECHOED, _M.RESULT):
         images = header["images"]
         if lim is not None and len(images) > lim.max_layers:
             raise ProtocolError(TOO_LARGE, f"{len(images)} images is more than {lim.max_layers}")
         return [parse_image(d, lim, what=f"image {i}").nbytes for i, d in enumerate(images)]
-    if t == PROGRESS and "preview" in header:
+    if t == _M.PROGRESS and "preview" in header:
         return [parse_image(header["preview"], lim, what="preview").nbytes]
-    if t == PING and lim is not None:
+    if t == _M.PING and lim is not None:
         jobs = header.get("jobs", [])
         if len(jobs) > MAX_PING_JOBS:
             raise ProtocolError(TOO_LARGE, f"ping asks about {len(jobs)} jobs, at most "

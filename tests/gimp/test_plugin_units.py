@@ -13,7 +13,8 @@ sys.path.insert(0, str(PLUGIN_SRC))
 from impasto_gimp import daemon_link, messages, options, progress  # noqa: E402
 
 from impasto_wire import Style  # noqa: E402
-from impasto_wire.protocol import Image  # noqa: E402
+from impasto_wire.progress import ProgressEvent  # noqa: E402
+from impasto_wire.protocol import Image, MessageType  # noqa: E402
 
 
 @pytest.mark.parametrize("strength, weight", [(0, 0.1), (25, 1.0), (50, 10.0), (60, 25.118864),
@@ -56,16 +57,17 @@ def test_blend_weights():
 
 def test_progress_moves_forward_and_says_where_it_is():
     names = ["Sky", "Sea"]
-    events = [dict(stage="queued", layer=0, layers=2, position=1),
-              dict(stage="starting", layer=0, layers=2)]
+    events = [ProgressEvent(stage="queued", layer=0, layers=2, position=1),
+              ProgressEvent(stage="starting", layer=0, layers=2)]
     for f in (0.1, 0.4, 0.7, 1.0):
-        events.append(dict(stage="optimising", layer=int(f > 0.5), layers=2, scale=2, scales=2,
-                           step=5, steps=10, fraction=f))
+        events.append(ProgressEvent(stage="optimising", layer=int(f > 0.5), layers=2, scale=2,
+                                    scales=2, step=5, steps=10, fraction=f))
     fractions = [progress.fraction(e) for e in events]
     assert fractions == [0, 0, 0.1, 0.4, 0.7, 1.0]  # the daemon's measured share, as sent
     assert progress.text(events[0], names) == "Waiting for the daemon (1 job(s) ahead)…"
-    line = progress.text(dict(stage="optimising", layer=1, layers=2, scale=2, scales=2,
-                              step=5, steps=10, fraction=0.8, eta=130.0), names, demo=True)
+    line = progress.text(ProgressEvent(stage="optimising", layer=1, layers=2, scale=2, scales=2,
+                                       step=5, steps=10, fraction=0.8, eta=130.0), names,
+                         demo=True)
     assert line == ("[demo weights — not a real model] "
                     "Painting 'Sea' (2 of 2): scale 2/2, step 5/10, eta 2m10s")
 
@@ -97,10 +99,10 @@ def test_daemon_link_runs_a_job(daemon, monkeypatch):
             seen.append(ev.type)
             if ev.terminal:
                 break
-        assert ev.type == "result", ev.header
+        assert ev.type is MessageType.RESULT, ev.header
         ((desc, frame),) = ev.images()
         assert (desc.width, desc.height, desc.channels, len(frame)) == (24, 20, 4, 24 * 20 * 4)
-        assert "progress" in seen
+        assert MessageType.PROGRESS in seen
     finally:
         link.close()
 

@@ -16,6 +16,7 @@ import zmq
 
 from impasto_wire import Client, DaemonUnavailable, Image, Style
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 BIN = Path(sys.executable).parent
 DAEMON = str(BIN / "impasto-daemon")
@@ -117,7 +118,7 @@ def wait_until_optimising(client: Client, job_id: str, timeout: float = 30.0) ->
     seen = []
     for ev in client.events(job_id, timeout=timeout):
         seen.append(ev)
-        assert ev.type == P.PROGRESS, ev.header
+        assert ev.type == M.PROGRESS, ev.header
         if ev.get("stage") == "optimising" and ev.get("step", 0) >= 1:
             return seen
     raise AssertionError("job ended before it was optimising")

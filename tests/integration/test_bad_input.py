@@ -15,6 +15,7 @@ from daemon_support import RawPeer, picture
 from PIL import Image as PILImage
 
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 
 def stylize(content=(4, 3, 4), styles=(((2, 2, 3), None),), settings=None, frames=None,
@@ -28,7 +29,7 @@ def stylize(content=(4, 3, 4), styles=(((2, 2, 3), None),), settings=None, frame
             style_descs.append(P.Image(*desc).to_dict())
             data = bytes(desc[0] * desc[1] * desc[2])
         style_frames.append(data)
-    header = P.make_header(P.STYLIZE, job_id, contents=[P.Image(w, h, c).to_dict()],
+    header = P.make_header(M.STYLIZE, job_id, contents=[P.Image(w, h, c).to_dict()],
                            styles=style_descs, settings=settings or {"iterations": 1}, **extra)
     if frames is None:
         frames = [bytes(w * h * c)] + style_frames
@@ -37,7 +38,7 @@ def stylize(content=(4, 3, 4), styles=(((2, 2, 3), None),), settings=None, frame
 
 def error_of(peer: RawPeer, parts) -> P.Message:
     msg = peer.ask(parts)
-    assert msg.type == P.ERROR, msg.header
+    assert msg.type == M.ERROR, msg.header
     return msg
 
 
@@ -45,7 +46,7 @@ def error_of(peer: RawPeer, parts) -> P.Message:
 def still_serving(peer):
     """After each hostile message the daemon must still answer hello."""
     yield
-    assert peer.ask(P.encode(P.make_header(P.HELLO, "still-there"))).type == P.WELCOME
+    assert peer.ask(P.encode(P.make_header(M.HELLO, "still-there"))).type == M.WELCOME
 
 
 def test_other_protocol_version(peer):
@@ -88,7 +89,7 @@ def test_header_announcing_a_huge_image_is_refused_without_allocating(peer):
 def test_total_size_over_the_limit(peer):
     # five 1 MiB layers: each frame is fine, together they exceed max_message_bytes (4 MiB)
     layer = P.Image(512, 512, 4)
-    header = P.make_header(P.STYLIZE, "big", contents=[layer.to_dict()] * 5,
+    header = P.make_header(M.STYLIZE, "big", contents=[layer.to_dict()] * 5,
                            styles=[P.Image(2, 2, 3).to_dict()], settings={})
     msg = error_of(peer, P.encode(header, [bytes(layer.nbytes)] * 5 + [bytes(12)]))
     assert msg.header["code"] == P.TOO_LARGE and "bytes" in msg.header["message"]
@@ -99,7 +100,7 @@ def test_oversized_frame_drops_the_connection_and_the_daemon_carries_on(daemon, 
     assert peer.recv(timeout=1.0) is None  # ZeroMQ cut it off before allocating
     other = RawPeer(daemon.endpoint)
     try:
-        assert other.ask(P.encode(P.make_header(P.HELLO, "h2"))).type == P.WELCOME
+        assert other.ask(P.encode(P.make_header(M.HELLO, "h2"))).type == M.WELCOME
     finally:
         other.close()
 
@@ -172,7 +173,7 @@ def test_undecodable_and_mislabelled_style_files(peer):
 
 def test_echo_returns_the_frames_unchanged(peer):
     img = picture(3, 5, 4)
-    msg = peer.ask(P.encode(P.make_header(P.ECHO, "e", images=[P.Image(5, 3, 4).to_dict()]),
+    msg = peer.ask(P.encode(P.make_header(M.ECHO, "e", images=[P.Image(5, 3, 4).to_dict()]),
                             [img.tobytes()]))
-    assert msg.type == P.ECHOED and bytes(msg.frames[0]) == img.tobytes()
+    assert msg.type == M.ECHOED and bytes(msg.frames[0]) == img.tobytes()
     assert np.array_equal(np.frombuffer(msg.frames[0], np.uint8).reshape(3, 5, 4), img)

@@ -61,6 +61,7 @@ def env_without_endpoint(**extra: str) -> dict[str, str]:
 FAKE_DAEMON = r"""
 import sys, zmq
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 ctx = zmq.Context(); sock = ctx.socket(zmq.ROUTER); sock.setsockopt(zmq.LINGER, 0)
 try:
     sock.bind(sys.argv[1])
@@ -71,8 +72,8 @@ while True:
     ident, *parts = sock.recv_multipart()
     msg = P.decode(parts, expect="request")
     print("got", msg.type, flush=True)
-    if msg.type == P.HELLO:  # pose as a daemon with real weights, as the attacker did
-        welcome = P.make_header(P.WELCOME, msg.id, daemon_version="9", protocol=P.PROTOCOL_VERSION,
+    if msg.type == M.HELLO:  # pose as a daemon with real weights, as the attacker did
+        welcome = P.make_header(M.WELCOME, msg.id, daemon_version="9", protocol=P.PROTOCOL_VERSION,
                                 device="cpu", devices=["cpu"], limits=P.Limits().to_dict(),
                                 models=[{"name": "vgg19", "label": "VGG19 ImageNet",
                                          "random": False}])

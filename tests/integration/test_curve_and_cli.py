@@ -19,6 +19,7 @@ from impasto_daemon.cli import exit_codes, remote_cmds
 from impasto_wire import Client, DaemonUnavailable, Style
 from impasto_wire import protocol as P
 from impasto_wire.curve import CurveClientKeys, create_key_pair
+from impasto_wire.protocol import MessageType as M
 
 
 def free_port() -> int:
@@ -53,7 +54,7 @@ def test_curve_allowed_key_works_unknown_key_gets_nothing_and_stop_is_local(own_
     with Client(endpoint, curve=alice) as c:
         assert c.hello()["protocol"] == P.PROTOCOL_VERSION
         job = small_job(c, iterations=2)
-        assert c.wait(job, timeout=60).type == P.RESULT
+        assert c.wait(job, timeout=60).type == M.RESULT
 
     mallory = CurveClientKeys.load(mallory_sec, server_pub)
     t0 = time.monotonic()
@@ -103,4 +104,4 @@ def test_stylize_through_the_daemon_then_cancel_from_the_shell(daemon, tmp_path,
             if ev is not None:
                 events.append(ev)
         assert proc.wait(60) == 0, proc.stderr.read()
-        assert events[-1].type == P.CANCELLED and events[-1].get("reason") == "cancel"
+        assert events[-1].type == M.CANCELLED and events[-1].get("reason") == "cancel"

@@ -14,6 +14,7 @@ from daemon_support import long_job, small_job, wait_until_optimising
 
 from impasto_wire import Client, DaemonError, JobCancelled
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 PEER = str(Path(__file__).with_name("peer_process.py"))
 
@@ -41,7 +42,7 @@ def test_another_client_cannot_take_over_a_running_job_or_a_finished_result(daem
     assert events == []  # neither the victim's progress nor its result reached the other one
 
     # the victim still owns both: progress keeps coming, and its own retry replays its result
-    assert next(client.events(running, timeout=10)).type == P.PROGRESS
+    assert next(client.events(running, timeout=10)).type == M.PROGRESS
     assert client.cancel(running) is True
     with pytest.raises(JobCancelled):
         client.wait(running, timeout=10)
@@ -55,7 +56,7 @@ def test_a_retry_must_repeat_the_same_request(client):
     with pytest.raises(DaemonError) as info:  # same client, same id, other content
         small_job(client, iterations=2, seed=6, job_id=job)
     assert info.value.code == P.ID_IN_USE
-    assert client.wait(job, timeout=60).type == P.RESULT
+    assert client.wait(job, timeout=60).type == M.RESULT
 
 
 def test_an_over_long_job_id_is_refused_at_once_not_after_a_timeout(daemon):

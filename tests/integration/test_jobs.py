@@ -13,6 +13,7 @@ from PIL import Image as PILImage
 
 from impasto_wire import Client, JobCancelled, Style
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 
 def test_hello_announces_versions_models_and_limits(client):
@@ -39,8 +40,8 @@ def test_round_trip_streams_progress_and_keeps_alpha_pixel_exact(client):
         preview=64,
     )
     events = list(client.events(job, timeout=60))
-    progress = [e for e in events if e.type == P.PROGRESS]
-    assert events[-1].type == P.RESULT, events[-1].header
+    progress = [e for e in events if e.type == M.PROGRESS]
+    assert events[-1].type == M.RESULT, events[-1].header
     assert progress and progress[-1].get("steps") == 6 and progress[-1].get("fraction") == 1.0
     assert all(e.job_id == job for e in events)
     for e in progress:
@@ -78,7 +79,7 @@ def test_encoded_style_formats_and_modes(client, mode, fmt):
     im.save(buf, fmt)
     job = client.submit([raw(picture(16, 16, 3))], [Style.encoded(buf.getvalue(), fmt.lower())],
                         {"iterations": 1, "size": None, "multiscale": False})
-    assert client.wait(job, timeout=60).type == P.RESULT
+    assert client.wait(job, timeout=60).type == M.RESULT
 
 
 def test_two_clients_at_once_each_get_only_their_own_events(daemon):
@@ -95,7 +96,7 @@ def test_two_clients_at_once_each_get_only_their_own_events(daemon):
                     break
         for j in (ja, jb):
             assert all(e.job_id == j for e in got[j])
-            assert got[j][-1].type == P.RESULT
+            assert got[j][-1].type == M.RESULT
 
 
 def test_duplicate_submit_runs_once_and_a_late_retry_replays_the_result(client):
@@ -104,12 +105,12 @@ def test_duplicate_submit_runs_once_and_a_late_retry_replays_the_result(client):
     again = small_job(client, iterations=3, seed=9, job_id=job)
     assert again == job
     events = list(client.events(job, timeout=60))
-    assert [e.type for e in events].count(P.RESULT) == 1
+    assert [e.type for e in events].count(M.RESULT) == 1
     assert client.poll(timeout=0.5) is None  # no second run streaming in
     assert client.status()["jobs"]["completed"] == before + 1
     small_job(client, iterations=3, seed=9, job_id=job)  # a retry after it finished
     replay = list(client.events(job, timeout=10))
-    assert [e.type for e in replay] == [P.RESULT]
+    assert [e.type for e in replay] == [M.RESULT]
     assert bytes(replay[0].frames[0]) == bytes(events[-1].frames[0])
     assert client.status()["jobs"]["completed"] == before + 1
 
@@ -125,7 +126,7 @@ def test_cancel_mid_job_stops_it_and_the_next_job_succeeds(daemon, client):
         client.wait(job, timeout=10)
     assert client.status()["running"] == []
     nxt = small_job(client, iterations=2)
-    assert client.wait(nxt, timeout=60).type == P.RESULT
+    assert client.wait(nxt, timeout=60).type == M.RESULT
 
 
 def test_cancel_a_queued_job_and_an_unknown_one(client):
@@ -186,6 +187,6 @@ def test_progress_arrives_at_least_once_a_second(client):
         now = time.monotonic()
         gaps.append(now - last)
         last = now
-        if ev.type == P.PROGRESS and ev.get("step", 0) >= 40 and not cancelled:
+        if ev.type == M.PROGRESS and ev.get("step", 0) >= 40 and not cancelled:
             cancelled = client.cancel(job)
     assert max(gaps) < 1.5, gaps

@@ -14,6 +14,7 @@ from daemon_support import DAEMON, IMPASTO, SHARED_ARGS, long_job, small_job, wa
 from impasto_wire import Client, DaemonError, DaemonUnavailable, ensure_daemon
 from impasto_wire import protocol as P
 from impasto_wire.endpoints import ipc_path
+from impasto_wire.protocol import MessageType as M
 
 
 def test_socket_folder_is_private_and_the_endpoint_is_discoverable(daemon):
@@ -105,7 +106,7 @@ def test_the_launcher_starts_one_detached_daemon_and_stop_ends_it(tmp_path, monk
         assert "ready on" in (tmp_path / "impasto" / "daemon.log").read_text()
     finally:
         with Client(endpoint) as c:
-            assert c.stop()["type"] == P.STOPPING
+            assert c.stop()["type"] == M.STOPPING
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:

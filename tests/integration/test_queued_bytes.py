@@ -9,6 +9,7 @@ from daemon_support import SHARED_ARGS, picture, raw, wait_until_optimising
 
 from impasto_wire import Client, DaemonError, JobCancelled, Style
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 MB = 2**20
 
@@ -36,4 +37,4 @@ def test_queued_payloads_beyond_the_announced_limit_are_answered_busy(own_daemon
             with pytest.raises(JobCancelled):
                 c.wait(job, timeout=15)
         assert c.status()["queued_bytes"] == 0
-        assert c.wait(big_job(c, iterations=1, seed=2), timeout=60).type == P.RESULT
+        assert c.wait(big_job(c, iterations=1, seed=2), timeout=60).type == M.RESULT

@@ -18,6 +18,7 @@ from daemon_support import long_job, small_job, wait_until_optimising
 
 from impasto_wire import Client, JobCancelled
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 PEER = str(Path(__file__).with_name("peer_process.py"))
 
@@ -54,7 +55,7 @@ def test_the_token_file_is_private_and_removed_at_shutdown(tcp_daemon):
     assert len(token.read_text().strip()) == 64
     with Client(tcp_daemon.endpoint) as c:
         assert c.status()["admin"] is True
-        assert c.stop()["type"] == P.STOPPING
+        assert c.stop()["type"] == M.STOPPING
     assert tcp_daemon.wait(20) == 0
     assert not token.exists()
 
@@ -73,7 +74,7 @@ def test_another_user_cannot_see_cancel_or_stop_on_tcp(tcp_daemon, tmp_path):
         assert "token" in answers["stop"]["message"]
         # untouched: the owner's job still runs and the owner (who has the token) sees it
         assert [r["id"] for r in owner.status()["running"]] == [job]
-        assert next(owner.events(job, timeout=10)).type == P.PROGRESS
+        assert next(owner.events(job, timeout=10)).type == M.PROGRESS
         assert owner.cancel(job) is True
         with pytest.raises(JobCancelled):
             owner.wait(job, timeout=10)
@@ -89,4 +90,4 @@ def test_without_the_token_a_client_still_runs_and_cancels_its_own_jobs(tcp_daem
         assert c.cancel(job) is True
         with pytest.raises(JobCancelled):
             c.wait(job, timeout=10)
-        assert c.wait(small_job(c, iterations=1, size=(64, 64)), timeout=60).type == P.RESULT
+        assert c.wait(small_job(c, iterations=1, size=(64, 64)), timeout=60).type == M.RESULT

@@ -12,6 +12,7 @@ from impasto_daemon.server.job_table import Busy, CancelResult, Claim, JobTable
 from impasto_daemon.server.jobs import QUEUED, RUNNING, Job, Requester
 from impasto_daemon.settings import StyleSettings
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 ALICE = Requester(b"alice")
 BOB = Requester(b"bob")
@@ -32,7 +33,7 @@ def test_a_retry_is_only_the_same_client_with_the_same_request():
     for who, digest in ((BOB, b"d1"), (ALICE, b"other"), (Requester(b"alice", key="K"), b"d1")):
         refused = t.claim("a", who, digest)
         assert refused.kind is Claim.REFUSED and refused.code == P.ID_IN_USE
-    assert t.finish(j, P.make_header(P.RESULT, "a", images=[], stats=[]), counter="completed",
+    assert t.finish(j, P.make_header(M.RESULT, "a", images=[], stats=[]), counter="completed",
                     replay_on_submit=True)
     assert t.claim("a", ALICE, b"d1").kind is Claim.REPLAY
     assert t.claim("a", BOB, b"d1").code == P.ID_IN_USE  # nobody else gets the result
@@ -82,7 +83,7 @@ def test_a_job_cancelled_for_client_gone_runs_again_when_its_client_retries():
     t.submit(j)
     [gone] = t.client_gone(b"alice", "client_gone", "silent for 12 s")
     assert gone is j and j.cancel_detail == "silent for 12 s"
-    t.finish(j, P.make_header(P.CANCELLED, "a", reason="client_gone"), counter="cancelled",
+    t.finish(j, P.make_header(M.CANCELLED, "a", reason="client_gone"), counter="cancelled",
              replay_on_submit=False)
     assert t.state_for("a", ALICE)[1].header["reason"] == "client_gone"  # told on a ping
     assert t.claim("a", ALICE, b"d1").kind is Claim.NEW
@@ -93,7 +94,7 @@ def test_forgotten_outcomes_leave_a_tombstone_for_their_owner_only():
     for name in ("a", "b"):
         j = job(name)
         t.submit(j)
-        t.finish(j, P.make_header(P.RESULT, name, images=[], stats=[]), counter="completed",
+        t.finish(j, P.make_header(M.RESULT, name, images=[], stats=[]), counter="completed",
                  replay_on_submit=True)
     again = t.claim("a", ALICE, b"d1")
     assert again.kind is Claim.REFUSED and "no longer kept" in again.message

@@ -12,6 +12,7 @@ import pytest
 from impasto_wire import endpoints as E
 from impasto_wire import protocol as P
 from impasto_wire.curve import CurveKeyError, create_key_pair, load_public_key, load_secret_key
+from impasto_wire.protocol import MessageType as M
 
 SMALL = P.Limits(max_message_bytes=1 << 20, max_pixels=64 * 64, max_styles=2, max_layers=2,
                  max_iterations=50)
@@ -19,7 +20,7 @@ SMALL = P.Limits(max_message_bytes=1 << 20, max_pixels=64 * 64, max_styles=2, ma
 
 def stylize_parts(contents=((4, 3, 4),), styles=((2, 2, 3),), settings=None, **extra):
     header = P.make_header(
-        P.STYLIZE, "job-1",
+        M.STYLIZE, "job-1",
         contents=[P.Image(w, h, c).to_dict() for w, h, c in contents],
         styles=[dict(P.Image(w, h, c).to_dict(), weight=1.0) for w, h, c in styles],
         settings=settings if settings is not None else {"iterations": 5},
@@ -38,14 +39,14 @@ def refused(parts, limits=SMALL, expect="request"):
 def test_round_trip_keeps_header_and_frames_without_copying():
     parts = stylize_parts()
     msg = P.decode(parts, SMALL)
-    assert msg.type == P.STYLIZE and msg.id == "job-1"
+    assert msg.type == M.STYLIZE and msg.id == "job-1"
     assert [len(f) for f in msg.frames] == [48, 12]
     assert all(isinstance(f, memoryview) for f in msg.frames)
     assert msg.frames[0].obj is parts[1]  # a view on the received buffer, not a copy
 
 
 def test_every_header_carries_version_type_and_id():
-    h = msgpack.unpackb(P.encode(P.make_header(P.HELLO, "x"))[0])
+    h = msgpack.unpackb(P.encode(P.make_header(M.HELLO, "x"))[0])
     assert h == {"v": P.PROTOCOL_VERSION, "type": "hello", "id": "x"}
 
 
@@ -70,11 +71,11 @@ def test_garbage_truncated_and_pickled_headers_are_bad_header(raw):
 
 def test_unknown_type_and_unknown_field():
     assert refused(P.encode(P.make_header("frobnicate", "a"))).code == P.UNKNOWN_TYPE
-    assert refused(P.encode(P.make_header(P.HELLO, "a", colour="red"))).code == P.BAD_REQUEST
+    assert refused(P.encode(P.make_header(M.HELLO, "a", colour="red"))).code == P.BAD_REQUEST
 
 
 def test_wrong_field_types_are_bad_header():
-    h = P.make_header(P.STYLIZE, "a", contents="nope", styles=[], settings={})
+    h = P.make_header(M.STYLIZE, "a", contents="nope", styles=[], settings={})
     assert refused(P.encode(h)).code == P.BAD_HEADER
     bad_id = {"v": P.PROTOCOL_VERSION, "type": "hello", "id": 7}
     assert refused(P.encode(bad_id)).code == P.BAD_HEADER
@@ -110,7 +111,7 @@ def test_total_message_bytes_limit():
 def test_image_descriptions():
     assert refused(stylize_parts(contents=((4, 3, 5),))).code == P.BAD_REQUEST
     assert refused(stylize_parts(contents=((0, 3, 3),))).code == P.BAD_REQUEST
-    h = P.make_header(P.STYLIZE, "a", contents=[P.Image(2, 2, 3).to_dict()],
+    h = P.make_header(M.STYLIZE, "a", contents=[P.Image(2, 2, 3).to_dict()],
                       styles=[{"encoding": "gif", "bytes": 10}])
     assert refused(P.encode(h, [bytes(12), bytes(10)])).code == P.UNSUPPORTED_FORMAT
     h["styles"] = [{"encoding": "png", "bytes": 10, "weight": -1}]
@@ -123,19 +124,19 @@ def test_image_descriptions():
 
 
 def test_replies_tolerate_unknown_fields_but_requests_do_not():
-    h = P.make_header(P.PONG, "a", future_field=1)
+    h = P.make_header(M.PONG, "a", future_field=1)
     assert P.decode(P.encode(h), expect="reply").header["future_field"] == 1
-    assert refused(P.encode(P.make_header(P.PONG, "a"))).code == P.UNKNOWN_TYPE  # not a request
+    assert refused(P.encode(P.make_header(M.PONG, "a"))).code == P.UNKNOWN_TYPE  # not a request
 
 
 def test_an_error_about_an_unreadable_message_has_an_empty_id():
     msg = P.decode(P.encode(P.error_header("", P.BAD_HEADER, "?")), expect="reply")
     assert msg.id == "" and msg.header["code"] == P.BAD_HEADER
-    assert refused(P.encode(P.make_header(P.HELLO, ""))).code == P.BAD_HEADER
+    assert refused(P.encode(P.make_header(M.HELLO, ""))).code == P.BAD_HEADER
 
 
 def test_result_frames_checked_on_the_client_side():
-    h = P.make_header(P.RESULT, "a", images=[P.Image(2, 2, 4).to_dict()], stats=[{}])
+    h = P.make_header(M.RESULT, "a", images=[P.Image(2, 2, 4).to_dict()], stats=[{}])
     assert len(P.decode(P.encode(h, [bytes(16)]), expect="reply").frames) == 1
     assert refused(P.encode(h, [bytes(15)]), expect="reply").code == P.BAD_FRAMES
 
@@ -153,12 +154,59 @@ def test_error_codes_are_the_documented_stable_set():
     }
 
 
+def test_message_types_are_the_wire_strings_of_protocol_2():
+    """One enum, and still the very strings an older peer sends and compares."""
+    assert {t.value for t in M} == {
+        "hello", "stylize", "cancel", "status", "stop", "ping", "bye", "echo", "welcome",
+        "accepted", "progress", "result", "error", "cancelled", "status_reply", "stopping",
+        "pong", "echoed"}
+    assert P.REQUEST_TYPES | P.REPLY_TYPES == set(M) and not P.REQUEST_TYPES & P.REPLY_TYPES
+    raw = P.pack_header(P.make_header(M.HELLO, "a", client="x"))
+    assert raw == msgpack.packb({"v": P.PROTOCOL_VERSION, "type": "hello", "id": "a",
+                                 "client": "x"}, use_bin_type=True)
+    old_peer = msgpack.packb({"v": P.PROTOCOL_VERSION, "type": "pong", "id": "a"})
+    msg = P.decode([old_peer], expect="reply")
+    assert msg.type is M.PONG and msg.type == "pong" and f"{msg.type}" == "pong"
+
+
+def test_the_progress_schema_is_read_off_the_progress_event():
+    from dataclasses import fields
+
+    from impasto_wire.progress import SCHEMA, ProgressEvent
+
+    wire = {f.name for f in fields(ProgressEvent) if f.metadata.get("wire", True)}
+    assert set(SCHEMA) == wire | {"preview"}
+    full = ProgressEvent(stage="optimising", fraction=0.5, eta=3.0, size=(4, 5), tiles=2,
+                         strategy="x", heartbeat=True)
+    msg = P.decode(P.encode(P.make_header(M.PROGRESS, "j", **full.to_header())), expect="reply")
+    assert ProgressEvent.from_header(msg.header) == full
+    short = full.to_header()
+    del short["fraction"]  # sent by every protocol-2 daemon: its absence is a broken peer
+    assert refused(P.encode(P.make_header(M.PROGRESS, "j", **short)),
+                   expect="reply").code == P.BAD_HEADER
+    no_eta = dict(full.to_header(), eta=None)  # added fields stay optional
+    assert P.decode(P.encode(P.make_header(M.PROGRESS, "j", **no_eta)), expect="reply")
+    assert refused(P.encode(P.make_header(M.PROGRESS, "j", **dict(full.to_header(), step="3"))),
+                   expect="reply").code == P.BAD_HEADER
+
+
+def test_a_client_event_carries_its_type_and_its_progress_read_once():
+    from impasto_wire.client import Event
+    from impasto_wire.progress import ProgressEvent
+
+    header = P.make_header(M.PROGRESS, "j", **ProgressEvent(stage="targets", layers=2).to_header())
+    ev = Event("progress", "j", header)
+    assert ev.type is M.PROGRESS and ev.progress == ProgressEvent(stage="targets", layers=2)
+    done = Event(M.RESULT, "j", P.make_header(M.RESULT, "j", images=[], stats=[]))
+    assert done.terminal and done.progress is None
+
+
 def test_an_over_long_job_id_is_refused_by_the_check_both_ends_use():
     with pytest.raises(P.ProtocolError, match=str(P.MAX_ID_LENGTH)) as info:
         P.check_id("x" * 200, "a job id")
     assert info.value.code == P.BAD_REQUEST and "200 characters" in info.value.message
     assert P.check_id("x" * P.MAX_ID_LENGTH) == "x" * P.MAX_ID_LENGTH
-    err = refused(P.encode(P.make_header(P.CANCEL, "x" * 200)))
+    err = refused(P.encode(P.make_header(M.CANCEL, "x" * 200)))
     assert err.code == P.BAD_HEADER and err.job_id == ""
 
 
@@ -190,11 +238,11 @@ def test_the_plug_in_takes_the_iteration_limit_from_the_wire_without_pyzmq():
 
 
 def test_ping_asks_about_a_bounded_number_of_well_formed_job_ids():
-    ok = P.encode(P.make_header(P.PING, "p", jobs=["a", "b"]))
+    ok = P.encode(P.make_header(M.PING, "p", jobs=["a", "b"]))
     assert P.decode(ok, SMALL).header["jobs"] == ["a", "b"]
-    many = P.encode(P.make_header(P.PING, "p", jobs=[f"j{i}" for i in range(P.MAX_PING_JOBS + 1)]))
+    many = P.encode(P.make_header(M.PING, "p", jobs=[f"j{i}" for i in range(P.MAX_PING_JOBS + 1)]))
     assert refused(many).code == P.TOO_LARGE
-    assert refused(P.encode(P.make_header(P.PING, "p", jobs=["x" * 200]))).code == P.BAD_REQUEST
+    assert refused(P.encode(P.make_header(M.PING, "p", jobs=["x" * 200]))).code == P.BAD_REQUEST
 
 
 # --- endpoints ---------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from impasto_daemon.server.style_decode import DecodedStyles
 from impasto_daemon.server.worker import Worker
 from impasto_wire import Client, DaemonError, Image, Style
 from impasto_wire import protocol as P
+from impasto_wire.protocol import MessageType as M
 
 
 class FakeEngine:
@@ -111,10 +112,10 @@ def test_out_of_memory_is_an_oom_error_and_the_next_job_succeeds(server):
     endpoint, engine = server
     with Client(endpoint) as c:
         events = run(c, seed=1)
-        assert events[-1].type == P.ERROR
+        assert events[-1].type == M.ERROR
         assert events[-1].get("code") == P.OOM and "smaller size" in events[-1].get("message")
         ok = run(c, seed=0)
-        assert ok[-1].type == P.RESULT
+        assert ok[-1].type == M.RESULT
         [(image, frame)] = ok[-1].images()
         alpha = np.frombuffer(frame, np.uint8).reshape(image.shape)[:, :, 3]
         assert np.array_equal(alpha, np.arange(30).reshape(6, 5))
@@ -128,7 +129,7 @@ def test_other_failures_have_stable_codes_and_the_daemon_keeps_serving(server, s
         last = run(c, seed=seed)[-1]
         assert last.get("code") == code and words in last.get("message")
         assert c.status()["jobs"]["failed"] >= 1
-        assert run(c, seed=0)[-1].type == P.RESULT
+        assert run(c, seed=0)[-1].type == M.RESULT
 
 
 def test_heartbeats_cover_iterations_slower_than_a_second(server):
@@ -136,14 +137,14 @@ def test_heartbeats_cover_iterations_slower_than_a_second(server):
     with Client(endpoint) as c:
         c.dead_after = 1.2  # would declare the daemon dead without the heartbeat
         events = run(c, seed=4)
-        assert events[-1].type == P.RESULT
+        assert events[-1].type == M.RESULT
         assert any(e.get("heartbeat") for e in events)
 
 
 def test_preview_frames_only_when_asked(server):
     endpoint, _ = server
     with Client(endpoint) as c:
-        plain = [e for e in run(c, seed=0) if e.type == P.PROGRESS and e.get("stage") != "starting"]
+        plain = [e for e in run(c, seed=0) if e.type == M.PROGRESS and e.get("stage") != "starting"]
         assert plain and all(e.preview() is None for e in plain)
         shown = [e for e in run(c, seed=0, preview=64) if e.get("preview")]
         image, frame = shown[0].preview()
@@ -176,10 +177,10 @@ def test_a_ping_naming_an_ended_job_repeats_its_end_to_its_owner_only(server):
         job = run(owner, seed=0)[-1].job_id
         _replies(owner, 0.3)  # pongs of pings sent while the job ran
         for c in (owner, other):
-            c._sock.send(P.pack_header(P.make_header(P.PING, "p-" + c.name, jobs=[job])))
+            c._sock.send(P.pack_header(P.make_header(M.PING, "p-" + c.name, jobs=[job])))
         mine = [(m.type, m.id) for m in _replies(owner)]
-        assert mine == [(P.RESULT, job), (P.PONG, "p-owner")]  # the repeat, then the pong
+        assert mine == [(M.RESULT, job), (M.PONG, "p-owner")]  # the repeat, then the pong
         [pong] = [m for m in _replies(other) if m.id == "p-other"]
         assert pong.header["jobs"] == {job: "unknown"}  # not its job: no state, no result
-        owner._sock.send(P.pack_header(P.make_header(P.PING, "again", jobs=[job])))
+        owner._sock.send(P.pack_header(P.make_header(M.PING, "again", jobs=[job])))
         assert owner.poll(timeout=1.0) is None  # a repeat of an end already seen is dropped

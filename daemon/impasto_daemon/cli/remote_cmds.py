@@ -25,7 +25,6 @@ from impasto_wire.launcher import (
     log_path,
     start_hint,
 )
-from impasto_wire.progress import ProgressEvent
 
 from . import exit_codes
 from .image_io import ImageFileError, read_inputs
@@ -236,7 +235,7 @@ def stylize_via_daemon(args: argparse.Namespace, settings: Any, bar: ProgressBar
             job_id = c.submit([(image, pixels)],
                               [Style(*_raw(s)) for s in styles], settings.to_dict())
             try:
-                ev = c.wait(job_id, on_progress=lambda e: _show(bar, e))
+                ev = c.wait(job_id, on_progress=lambda e: bar.update(e.progress))
             except KeyboardInterrupt:
                 c.cancel(job_id)
                 bar.fail("impasto: cancelled")
@@ -254,7 +253,3 @@ def stylize_via_daemon(args: argparse.Namespace, settings: Any, bar: ProgressBar
     except DaemonError as exc:
         bar.fail(f"impasto: {exc.message}")
         return _EXIT_FOR_CODE.get(exc.code, exit_codes.FAILED), None
-
-
-def _show(bar: Any, ev: Any) -> None:
-    bar.update(ProgressEvent.from_header(ev.header))

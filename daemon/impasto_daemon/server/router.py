@@ -31,6 +31,7 @@ import zmq
 from impasto_wire import protocol as P
 from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
+from impasto_wire.protocol import MessageType
 
 from ..engine import StyleSettings, StyleStats
 from .job_table import Busy, CancelResult, Claim, JobTable
@@ -169,24 +170,24 @@ class Router:
             return
         who = self._requester(identity, parts[0], msg.header)
         t = msg.type
-        if t == P.PING:
+        if t == MessageType.PING:
             self._ping(who, msg)
-        elif t == P.HELLO:
+        elif t == MessageType.HELLO:
             self._send(identity, self._welcome(msg.id))
-        elif t == P.STATUS:
+        elif t == MessageType.STATUS:
             self._send(identity, self._status(msg.id, who))
-        elif t == P.STYLIZE:
+        elif t == MessageType.STYLIZE:
             self._submit(who, msg)
-        elif t == P.CANCEL:
+        elif t == MessageType.CANCEL:
             self._cancel(msg.id, who)
-        elif t == P.BYE:
+        elif t == MessageType.BYE:
             self._client_gone(identity, "bye", "the client said goodbye")
-        elif t == P.ECHO:
-            self._send(identity, P.make_header(P.ECHOED, msg.id, images=msg.header["images"]),
-                       list(parts[1:]))
-        elif t == P.STOP:
+        elif t == MessageType.ECHO:
+            echoed = P.make_header(MessageType.ECHOED, msg.id, images=msg.header["images"])
+            self._send(identity, echoed, list(parts[1:]))
+        elif t == MessageType.STOP:
             if who.admin:
-                self._send(identity, P.make_header(P.STOPPING, msg.id))
+                self._send(identity, P.make_header(MessageType.STOPPING, msg.id))
                 log.info("stop requested by a client")
                 self.request_stop()
             else:
@@ -212,9 +213,9 @@ class Router:
     def _welcome(self, msg_id: str) -> dict[str, Any]:
         i = self.info
         return P.make_header(
-            P.WELCOME, msg_id, daemon_version=i.daemon_version, protocol=P.PROTOCOL_VERSION,
-            device=i.device, devices=i.devices, models=i.models, limits=self.limits.to_dict(),
-            encodings=list(P.ENCODINGS), pid=i.pid,
+            MessageType.WELCOME, msg_id, daemon_version=i.daemon_version,
+            protocol=P.PROTOCOL_VERSION, device=i.device, devices=i.devices, models=i.models,
+            limits=self.limits.to_dict(), encodings=list(P.ENCODINGS), pid=i.pid,
         )
 
     def _ping(self, who: Requester, msg: P.Message) -> None:
@@ -226,7 +227,7 @@ class Router:
             states[job_id] = state
             if outcome is not None:
                 self._send(who.identity, outcome.header, outcome.frames, terminal=True)
-        self._send(who.identity, P.make_header(P.PONG, msg.id, jobs=states or None))
+        self._send(who.identity, P.make_header(MessageType.PONG, msg.id, jobs=states or None))
 
     def _status(self, msg_id: str, who: Requester) -> dict[str, Any]:
         now = time.monotonic()
@@ -234,10 +235,10 @@ class Router:
         hidden = len(self.table) - len(running) - len(queued)
         i = self.info
         return P.make_header(
-            P.STATUS_REPLY, msg_id, daemon_version=i.daemon_version, protocol=P.PROTOCOL_VERSION,
-            pid=i.pid, uptime=now - i.started, endpoint=i.endpoint, device=i.device,
-            devices=i.devices, models=i.models, queue_length=self.table.queue_length(),
-            queued=[j.id for j in queued],
+            MessageType.STATUS_REPLY, msg_id, daemon_version=i.daemon_version,
+            protocol=P.PROTOCOL_VERSION, pid=i.pid, uptime=now - i.started, endpoint=i.endpoint,
+            device=i.device, devices=i.devices, models=i.models,
+            queue_length=self.table.queue_length(), queued=[j.id for j in queued],
             running=[self._running_summary(j, now) for j in running],
             admin=who.admin, hidden_jobs=hidden,
             memory=memory_report(i.device), jobs=self.table.counters.as_dict(),
@@ -263,13 +264,14 @@ class Router:
         claim = self.table.claim(job_id, who, digest)
         if claim.kind is Claim.DUPLICATE:  # a retry: the job runs once
             assert claim.job is not None
-            self._send(identity, P.make_header(P.ACCEPTED, job_id,
+            self._send(identity, P.make_header(MessageType.ACCEPTED, job_id,
                                                position=self.table.ahead_of(claim.job),
                                                duplicate=True))
             return
         if claim.kind is Claim.REPLAY:
             assert claim.outcome is not None
-            self._send(identity, P.make_header(P.ACCEPTED, job_id, position=0, duplicate=True))
+            self._send(identity, P.make_header(MessageType.ACCEPTED, job_id, position=0,
+                                               duplicate=True))
             self._send(identity, claim.outcome.header, claim.outcome.frames, terminal=True)
             return
         if claim.kind is Claim.REFUSED:
@@ -287,7 +289,7 @@ class Router:
             return
         log.info("job %s accepted: %d layer(s), %d style(s), %s, %d ahead", job_id, job.layers,
                  len(job.styles), job.settings.model, ahead)
-        self._send(identity, P.make_header(P.ACCEPTED, job_id, position=ahead))
+        self._send(identity, P.make_header(MessageType.ACCEPTED, job_id, position=ahead))
 
     def _make_job(self, who: Requester, msg: P.Message, digest: bytes) -> Job:
         h = msg.header
@@ -379,12 +381,12 @@ class Router:
         if not heartbeat:
             job.progress = event
         job.last_sent = now
-        header = P.make_header(P.PROGRESS, job.id, **event.to_header(), preview=preview)
+        header = P.make_header(MessageType.PROGRESS, job.id, **event.to_header(), preview=preview)
         self._send(job.owner, header, frames)
 
     def _result(self, job: Job, images: list[Any], stats: list[StyleStats]) -> None:
         header = P.make_header(
-            P.RESULT, job.id,
+            MessageType.RESULT, job.id,
             images=[P.Image(a.shape[1], a.shape[0], a.shape[2]).to_dict() for a in images],
             stats=[_plain(dict(dataclasses.asdict(s),
                                peak_bytes_per_megapixel=s.peak_bytes_per_megapixel))
@@ -406,7 +408,7 @@ class Router:
             header = P.error_header(job.id, P.SHUTTING_DOWN,
                                     "the daemon is shutting down; the job was cancelled")
         else:
-            header = P.make_header(P.CANCELLED, job.id, reason=reason,
+            header = P.make_header(MessageType.CANCELLED, job.id, reason=reason,
                                    message=job.cancel_detail or None)
         self._end(job, header, counter="cancelled",
                   replay_on_submit=_CANCEL_IS_FINAL.get(reason, False),

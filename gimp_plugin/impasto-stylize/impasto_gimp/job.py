@@ -16,7 +16,7 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp  # noqa: E402
 
 from impasto_wire import Event  # noqa: E402
-from impasto_wire.protocol import Image  # noqa: E402
+from impasto_wire.protocol import Image, MessageType  # noqa: E402
 
 from . import arguments, daemon_link, layers, progress, styles  # noqa: E402
 from .debug import trace  # noqa: E402
@@ -140,12 +140,13 @@ def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],
                 raise Cancelled("the image was closed; the job was cancelled")
         if ev is None:
             continue
-        if ev.type == "progress":
-            line = progress.text(ev.header, names, demo)
+        if ev.type is MessageType.PROGRESS:
+            assert ev.progress is not None  # the client reads every progress header once
+            line = progress.text(ev.progress, names, demo)
             if line != shown_text:
                 _show(line)
                 shown_text = line
-            frac = progress.fraction(ev.header)
+            frac = progress.fraction(ev.progress)
             if abs(frac - shown_fraction) >= 0.005:
                 Gimp.progress_update(frac)
                 shown_fraction = frac
@@ -155,10 +156,10 @@ def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],
                 if frame is not None:
                     desc, pixels = frame
                     window.show(desc.width, desc.height, desc.channels, bytes(pixels))
-        elif ev.type == "result":
+        elif ev.type is MessageType.RESULT:
             return ev
-        elif ev.type == "error":
+        elif ev.type is MessageType.ERROR:
             raise Failure(daemon_error(ev.get("code", "internal"), ev.get("message", ""),
                                        style_names))
-        elif ev.type == "cancelled":
+        elif ev.type is MessageType.CANCELLED:
             raise Failure(daemon_error("cancelled", ev.get("reason", ""), style_names))

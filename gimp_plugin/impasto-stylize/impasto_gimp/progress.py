@@ -1,43 +1,40 @@
 """Turn the daemon's progress events into GIMP's progress bar fraction and text.
 
-Pure functions: the run loop feeds them event headers and hands the result to
-``Gimp.progress_update``/``Gimp.progress_set_text``.
+Pure functions: the run loop feeds them the event's ``ProgressEvent`` (read once by the client)
+and hands the result to ``Gimp.progress_update``/``Gimp.progress_set_text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from impasto_wire.progress import ProgressEvent, format_eta
 
 DEMO_TAG = "[demo weights — not a real model] "
 
 
-def fraction(header: Mapping[str, Any]) -> float:
+def fraction(event: ProgressEvent) -> float:
     """Overall progress 0..1 as the daemon measures it (share of the job's time done)."""
-    event = ProgressEvent.from_header(header)
     if event.stage in ("queued", "starting"):
         return 0.0
     return min(1.0, max(0.0, event.fraction))
 
 
-def text(header: Mapping[str, Any], layer_names: Sequence[str], demo: bool = False) -> str:
+def text(event: ProgressEvent, layer_names: Sequence[str], demo: bool = False) -> str:
     """One line for the progress bar, e.g. "Painting 'Sky' (2 of 3): scale 1/2, step 40/150"."""
-    layers = max(1, int(header.get("layers", 1)))
-    layer = min(max(0, int(header.get("layer", 0))), layers - 1)
+    layers = max(1, event.layers)
+    layer = min(max(0, event.layer), layers - 1)
     name = layer_names[layer] if layer < len(layer_names) else f"layer {layer + 1}"
     which = f"'{name}'" + (f" ({layer + 1} of {layers})" if layers > 1 else "")
-    stage = header.get("stage", "")
+    stage = event.stage
     if stage == "queued":
-        ahead = int(header.get("position", 0))
+        ahead = event.position
         line = "Waiting for the daemon" + (f" ({ahead} job(s) ahead)" if ahead else "") + "…"
     elif stage == "starting":
         line = f"Preparing {which}…"
     elif stage == "targets":
         line = f"Reading the style for {which}…"
     elif stage == "optimising":
-        event = ProgressEvent.from_header(header)
         where = f"scale {event.scale}/{event.scales}, " if event.scales > 1 else ""
         eta = format_eta(event.eta)
         line = (f"Painting {which}: {where}step {event.step}/{event.steps}"
