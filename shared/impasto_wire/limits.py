@@ -8,6 +8,7 @@ a limit can never disagree between the two ends. Standard library only, Python 3
 from __future__ import annotations
 
 MAX_ITERATIONS = 10_000  # optimiser steps at the finest scale
+MIN_ITERATIONS = 1  # what a person may ask for (0 steps return the starting picture unpainted)
 MAX_PIXELS = 8192 * 8192  # one image (content, style, or a decoded style file)
 MAX_STYLES = 8  # style images in one request
 MAX_LAYERS = 16  # content layers in one request

@@ -9,6 +9,7 @@ import threading
 
 import numpy as np
 
+from impasto_wire.limits import MAX_ITERATIONS, MIN_ITERATIONS
 from impasto_wire.protocol import Limits
 
 from ..settings import StyleSettings
@@ -60,7 +61,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     r.add_argument("--size", type=int, default=DEFAULTS.size,
                    help="long side to paint at, in pixels; 0 = the content's full size "
                         "(default %(default)s); the result is returned at the content's own size")
-    r.add_argument("--iterations", type=int, default=DEFAULTS.iterations,
+    r.add_argument("--iterations", type=_iterations, default=DEFAULTS.iterations,
                    help="optimisation steps at the finest scale (default %(default)s)")
     r.add_argument("--no-multiscale", dest="multiscale", action="store_false",
                    help="optimise at the final size only instead of coarse-to-fine")
@@ -92,6 +93,20 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                    help="the daemon's address (default: $IMPASTO_ENDPOINT, else the local one)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
+
+
+def _iterations(text: str) -> int:
+    """The range the GIMP plug-in allows too: 0 steps would return the starting picture (the
+    photo in the style's colours), not a painting, and report it done."""
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not MIN_ITERATIONS <= n <= MAX_ITERATIONS:
+        raise argparse.ArgumentTypeError(
+            f"must be between {MIN_ITERATIONS} and {MAX_ITERATIONS}, not {n} (the optimisation "
+            f"steps at the finest scale; {DEFAULTS.iterations} is the default)")
+    return n
 
 
 def _floats(text: str) -> tuple[float, ...]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from impasto_wire.limits import MAX_ITERATIONS  # stdlib only: safe before deps are checked
+from impasto_wire.limits import (  # stdlib only: safe before deps are checked
+    MAX_ITERATIONS,
+    MIN_ITERATIONS,
+)
 
 # (value, label, help) — value is what scripts pass and what the engine receives
 MODELS = (
@@ -36,7 +39,7 @@ ENGINE_STYLE_WEIGHT = 10.0
 STRENGTH_PER_DECADE = 25.0
 
 SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
-ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = 1, MAX_ITERATIONS, 300
+ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = MIN_ITERATIONS, MAX_ITERATIONS, 300
 #: the declared argument's lower bound: 0 reaches ``validate`` and is refused with a sentence
 #: (below a declared minimum GObject only warns and silently keeps the previous value)
 ITERATIONS_DECLARED_MIN = 0
