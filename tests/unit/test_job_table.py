@@ -3,6 +3,9 @@ queue and queued-bytes limits; every transition under its lock (workers race the
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
 import threading
 
 import numpy as np
@@ -44,7 +47,7 @@ def test_the_same_curve_key_owns_its_jobs_across_connections():
     carol1, carol2 = Requester(b"c1", key="CAROL"), Requester(b"c2", key="CAROL")
     t = JobTable(P.Limits())
     t.submit(job("x", carol1))
-    assert t.visible(carol2)[1][0].id == "x" and t.visible(BOB) == ([], [])
+    assert t.visible(carol2)[1][0].job.id == "x" and t.visible(BOB) == ([], [])
     assert t.cancel("x", Requester(b"c3", key="MALLORY"))[0] is CancelResult.FORBIDDEN
     assert t.cancel("x", carol2)[0] is CancelResult.DEQUEUED
 
@@ -120,3 +123,66 @@ def test_workers_racing_for_jobs_each_get_a_different_one():
         th.join()
     assert sorted(j.id for j in taken) == sorted(f"j{i}" for i in range(200))
     assert t.running_count() == 200 and t.queue_length() == 0
+
+
+def test_live_views_are_read_under_the_lock_with_the_queue_position():
+    t = JobTable(P.Limits())
+    for name in ("a", "b", "c"):
+        t.submit(job(name))
+    running = t.next_job(0.1)
+    assert running is not None and running.id == "a"
+    t.cancel("c", ALICE)  # dequeued: live, and cancelled, until the router ends it
+    views = {v.job.id: v for v in t.live()}
+    assert (views["a"].state, views["a"].ahead, views["a"].started) == (RUNNING, 0,
+                                                                        running.started)
+    assert (views["b"].state, views["b"].ahead, views["b"].cancel_reason) == (QUEUED, 1, None)
+    assert views["c"].cancel_reason == "cancel"
+    (run_view,), (queued_view,) = t.visible(ALICE)
+    assert run_view.job.id == "a" and queued_view.job.id == "b"
+
+
+def test_a_running_summary_is_the_last_progress_event_with_the_time_run_so_far():
+    from impasto_daemon.server.status import running_summary
+    from impasto_wire.progress import ProgressEvent
+
+    t = JobTable(P.Limits())
+    j = job("a")
+    j.layers = 3
+    t.submit(j)
+    t.next_job(0.1)
+    (view,) = t.live()
+    before = running_summary(view, view.started + 2.0)
+    assert before == {"id": "a", **ProgressEvent(layers=3, elapsed=2.0).to_header()}
+    j.progress = ProgressEvent(stage="optimising", layer=1, layers=3, fraction=0.25, scale=2,
+                               scales=3, step=7, steps=40, eta=9.0, elapsed=1.0)
+    now = running_summary(view, view.started + 5.0)
+    assert now["elapsed"] == 5.0 and ProgressEvent.from_header(now) == dataclasses.replace(
+        j.progress, elapsed=5.0)
+
+
+def test_the_servers_data_modules_do_not_load_torch():
+    """Jobs, the table, status and the router are plain data and sockets: importing them (as
+    the settings they carry) must not load the engine, which imports torch."""
+    code = ("import sys; import impasto_daemon.server.jobs, impasto_daemon.server.job_table, "
+            "impasto_daemon.server.status, impasto_daemon.server.clients, "
+            "impasto_daemon.server.router; assert 'torch' not in sys.modules, 'torch loaded'")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+
+
+def test_client_liveness_with_an_injected_clock():
+    from impasto_daemon.server.clients import ClientLiveness
+
+    c = ClientLiveness(timeout=10.0)
+    c.heard(b"a", 100.0)
+    assert c.silence(b"a", since=0.0, now=109.0) is None
+    assert c.silence(b"a", since=0.0, now=112.5) == 12.5
+    assert c.silence(b"never", since=105.0, now=112.0) is None  # counted from the submission
+    assert c.silence(b"never", since=100.0, now=111.0) == 11.0
+    c.heard(b"b", 105.0)
+    assert c.alive(109.0) == 2 and c.alive(112.0) == 1
+    c.unreachable(b"b")
+    assert c.take_unreachable() == [b"b"] and c.take_unreachable() == []
+    c.forget(b"a")
+    assert c.silence(b"a", since=100.0, now=105.0) is None and c.alive(106.0) == 1

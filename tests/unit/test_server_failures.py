@@ -21,7 +21,8 @@ from impasto_daemon.engine import (
 )
 from impasto_daemon.server.job_table import JobTable
 from impasto_daemon.server.outbox import Outbox
-from impasto_daemon.server.router import DaemonInfo, Router
+from impasto_daemon.server.router import Router
+from impasto_daemon.server.status import DaemonInfo
 from impasto_daemon.server.style_decode import DecodedStyles
 from impasto_daemon.server.worker import Worker
 from impasto_wire import Client, DaemonError, Image, Style

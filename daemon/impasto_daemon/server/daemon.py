@@ -96,7 +96,8 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     from ..weights import WeightsError
     from .job_table import JobTable
     from .outbox import Outbox
-    from .router import DaemonInfo, Router
+    from .router import Router
+    from .status import DaemonInfo
     from .style_decode import DecodedStyles, configure_pillow
     from .worker import Worker
 

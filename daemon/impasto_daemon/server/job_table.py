@@ -63,6 +63,17 @@ class ClaimResult:
     message: str = ""
 
 
+@dataclass(frozen=True)
+class LiveJob:
+    """A live job with the fields other threads change, read together under the table's lock."""
+
+    job: Job
+    state: str
+    cancel_reason: str | None
+    started: float | None
+    ahead: int  # jobs ahead of it while queued, else 0
+
+
 class CancelResult(enum.Enum):
     UNKNOWN = "unknown"
     FORBIDDEN = "forbidden"
@@ -244,9 +255,9 @@ class JobTable:
         with self._lock:
             return self._live.get(job_id)
 
-    def live(self) -> list[Job]:
+    def live(self) -> list[LiveJob]:
         with self._lock:
-            return list(self._live.values())
+            return [self._view(j) for j in self._live.values()]
 
     def state_for(self, job_id: str, who: Requester) -> tuple[str, Outcome | None]:
         """What ``who`` may know about ``job_id``: queued/running/ended (with the outcome to
@@ -260,18 +271,24 @@ class JobTable:
                 return "ended", done
             return "unknown", None
 
-    def visible(self, who: Requester) -> tuple[list[Job], list[Job]]:
+    def visible(self, who: Requester) -> tuple[list[LiveJob], list[LiveJob]]:
         """(running, queued) jobs ``who`` may see: all for the daemon's own user, else its own."""
         with self._lock:
             jobs = [j for j in self._live.values() if _may_see(j.owner, j.key, who)]
-            return ([j for j in jobs if j.state == RUNNING],
-                    [j for j in self._queue if j in jobs])
+            return ([self._view(j) for j in jobs if j.state == RUNNING],
+                    [self._view(j) for j in self._queue if j in jobs])
 
     def ahead_of(self, job: Job) -> int:
         with self._lock:
-            if job.state != QUEUED or job not in self._queue:
-                return 0
-            return self._queue.index(job) + self._running_count()
+            return self._ahead_of(job)
+
+    def _ahead_of(self, job: Job) -> int:
+        if job.state != QUEUED or job not in self._queue:
+            return 0
+        return self._queue.index(job) + self._running_count()
+
+    def _view(self, job: Job) -> LiveJob:
+        return LiveJob(job, job.state, job.cancel_reason, job.started, self._ahead_of(job))
 
     def owners(self) -> set[bytes]:
         with self._lock:

@@ -1,23 +1,31 @@
-"""A job: what was asked, who asked, and where it stands.
+"""A job: what was asked, who asked, and where it stands; and how a stylize request becomes one.
 
-Jobs are created by the socket thread and change state only inside ``JobTable``
+Jobs are created by the socket thread (``build_job``) and change state only inside ``JobTable``
 (job_table.py), under its lock; a worker sees a job only after ``JobTable.next_job`` handed it
 over, and a cancel reaches it through ``Job.cancel`` (an Event the engine checks every step).
+Plain data: nothing here loads the engine (or torch).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from impasto_wire import protocol as P
 from impasto_wire.progress import ProgressEvent
 
-from ..engine import StyleSettings
+from ..settings import StyleSettings
+from .style_decode import probe_encoded, raw_pixels
+
+if TYPE_CHECKING:
+    from ..engine import StyleStats
 
 QUEUED, RUNNING, DONE = "queued", "running", "done"
 
@@ -70,6 +78,81 @@ class Job:
             self.cancel_reason, self.cancel_detail = reason, detail
         self.cancel.set()
 
+    @property
+    def last_progress(self) -> ProgressEvent:
+        """The last progress sent, or the state before the first (heartbeats repeat it)."""
+        return self.progress or ProgressEvent(layers=self.layers)
+
     def release_inputs(self) -> None:
         """Drop the pixel buffers as soon as they are no longer needed."""
         self.contents, self.styles, self.parts = [], [], ()
+
+
+def request_digest(msg: P.Message) -> bytes:
+    """What a retry must repeat exactly: the header bytes and every frame."""
+    h = hashlib.blake2b(digest_size=32)
+    for part in (P.pack_header(msg.header), *msg.frames):
+        h.update(len(part).to_bytes(8, "little"))
+        h.update(part)
+    return h.digest()
+
+
+def build_job(who: Requester, msg: P.Message, digest: bytes, max_pixels: int,
+              models: set[str]) -> Job:
+    """The job a ``stylize`` message (already checked by ``protocol.decode``) asks for; raises
+    ProtocolError for settings the engine would refuse or a model this daemon has not loaded."""
+    h = msg.header
+    contents_d, styles_d = h["contents"], h["styles"]
+    settings = dict(h.get("settings", {}))
+    weights = [float(d.get("weight", 1.0)) for d in styles_d]
+    if "style_blend" not in settings and any(w != 1.0 for w in weights):
+        settings["style_blend"] = weights
+    try:
+        st = StyleSettings.from_dict(settings)
+        st.blend_for(len(styles_d))
+    except ValueError as exc:
+        raise P.ProtocolError(P.BAD_REQUEST, str(exc)) from None
+    if st.model not in models:
+        raise P.ProtocolError(
+            P.BAD_REQUEST, f"model {st.model} is not loaded by this daemon (loaded: "
+            f"{', '.join(sorted(models))}); start it with --model "
+            f"{','.join(sorted(models | {st.model}))}")
+    frames = msg.frames
+    contents = [raw_pixels(P.image_from_dict(d), f) for d, f in zip(contents_d, frames)]
+    styles = []
+    for d, f in zip(styles_d, frames[len(contents_d):]):
+        im = P.image_from_dict(d)
+        if isinstance(im, P.EncodedImage):
+            probe_encoded(f, im.encoding, max_pixels)
+            styles.append(StyleInput(encoding=im.encoding, encoded=f))
+        else:
+            styles.append(StyleInput(pixels=raw_pixels(im, f)))
+    return Job(id=msg.id, owner=who.identity, key=who.key, digest=digest,
+               nbytes=sum(len(f) for f in frames), contents=contents, styles=styles,
+               settings=st, preview=int(h.get("preview", 0)), parts=msg.parts,
+               layers=len(contents))
+
+
+def result_header(job_id: str, images: list[np.ndarray], stats: list[StyleStats],
+                  seconds: float) -> dict[str, Any]:
+    """The ``result`` of a finished job: one image description per layer (the pixels follow as
+    frames) and the engine's statistics for each."""
+    return P.make_header(
+        P.MessageType.RESULT, job_id,
+        images=[P.Image(a.shape[1], a.shape[0], a.shape[2]).to_dict() for a in images],
+        stats=[_plain(dict(dataclasses.asdict(s),
+                           peak_bytes_per_megapixel=s.peak_bytes_per_megapixel))
+               for s in stats],
+        seconds=seconds,
+    )
+
+
+def _plain(value: Any) -> Any:
+    """Tuples to lists, numpy scalars to Python numbers: what msgpack can carry."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        return value.item()
+    return value

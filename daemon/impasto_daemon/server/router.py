@@ -6,8 +6,9 @@ frame's length) before anything is allocated for it. hello, ping, status, cancel
 answered at once; stylize is checked, queued and acknowledged — the work itself happens in the
 worker threads, whose messages arrive through the Outbox. The loop also keeps every job's client
 informed at least once a second (a heartbeat progress) and cancels the jobs of clients that
-vanished (explicit ``bye``, unreachable, or silent for ``client_timeout`` seconds) — telling
-them why, and telling them again when they ask (a ping naming the job, or a retried submit).
+vanished (explicit ``bye``, unreachable, or silent for ``client_timeout`` seconds: see
+clients.py) — telling them why, and telling them again when they ask (a ping naming the job, or
+a retried submit). Jobs are built in jobs.py, the welcome and status in status.py.
 
 Who may do what: on ipc (a 0700 folder) every peer is the daemon's user. On TCP a peer proves
 that only with the token of the 0600 token file (admin_token.py); without it a peer sees and
@@ -18,13 +19,10 @@ stop the daemon.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
-import os
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zmq
 
@@ -33,10 +31,9 @@ from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
 from impasto_wire.protocol import MessageType
 
-from ..engine import StyleSettings, StyleStats
-from .job_table import Busy, CancelResult, Claim, JobTable
-from .jobs import QUEUED, RUNNING, Job, Requester, StyleInput
-from .memory_report import memory_report
+from .clients import ClientLiveness
+from .job_table import Busy, CancelResult, Claim, JobTable, LiveJob
+from .jobs import QUEUED, RUNNING, Job, Requester, build_job, request_digest, result_header
 from .outbox import (
     JobCancelled,
     JobFailed,
@@ -46,7 +43,10 @@ from .outbox import (
     Outbox,
     WorkerMessage,
 )
-from .style_decode import probe_encoded, raw_pixels
+from .status import DaemonInfo, status_header, welcome_header
+
+if TYPE_CHECKING:
+    from ..engine import StyleStats
 
 log = logging.getLogger("impasto.daemon.router")
 
@@ -62,23 +62,6 @@ STOP_SETTLE = 0.5
 _CANCEL_IS_FINAL = {"cancel": True, "client_gone": False, "bye": False, "shutdown": False}
 
 
-@dataclass
-class DaemonInfo:
-    """What the daemon says about itself in ``welcome`` and ``status``."""
-
-    daemon_version: str
-    device: str
-    devices: list[str]
-    models: list[dict[str, Any]]  # name, label, source, random
-    endpoint: str
-    pid: int = field(default_factory=os.getpid)
-    started: float = field(default_factory=time.monotonic)
-
-    @property
-    def model_names(self) -> set[str]:
-        return {m["name"] for m in self.models}
-
-
 class Router:
     def __init__(self, sock: zmq.Socket, outbox: Outbox, table: JobTable, limits: P.Limits,
                  info: DaemonInfo, *, client_timeout: float = 10.0, local_transport: bool = True,
@@ -90,8 +73,7 @@ class Router:
         self.local_transport = local_transport  # ipc: every peer is the daemon's user
         self.token = token  # TCP: the content of the 0600 token file
         self.extra_status = extra_status or dict
-        self.last_seen: dict[bytes, float] = {}
-        self._gone: set[bytes] = set()
+        self.clients = ClientLiveness(client_timeout)
         self._retry: list[tuple[bytes, list[Any], float]] = []
         self._stop_requested = False
         self.stopping = False
@@ -121,7 +103,7 @@ class Router:
                 self._read_socket()
             if self.outbox.fileno() in ready:
                 for item in self.outbox.drain():
-                    self._on_worker_message(item)
+                    self._guarded_worker_message(item)
             self._tick(time.monotonic())
         self._flush_retries()
 
@@ -146,7 +128,7 @@ class Router:
             if len(parts) < 2:
                 continue
             identity = parts[0].bytes
-            self.last_seen[identity] = time.monotonic()
+            self.clients.heard(identity, time.monotonic())
             try:
                 self._handle(identity, parts[1:])
             except Exception as exc:  # a bug must not take the daemon down with it
@@ -173,9 +155,11 @@ class Router:
         if t == MessageType.PING:
             self._ping(who, msg)
         elif t == MessageType.HELLO:
-            self._send(identity, self._welcome(msg.id))
+            self._send(identity, welcome_header(msg.id, self.info, self.limits))
         elif t == MessageType.STATUS:
-            self._send(identity, self._status(msg.id, who))
+            self._send(identity, status_header(
+                msg.id, who, self.info, self.limits, self.table, self.clients,
+                stopping=self.stopping, extra=self.extra_status))
         elif t == MessageType.STYLIZE:
             self._submit(who, msg)
         elif t == MessageType.CANCEL:
@@ -201,7 +185,7 @@ class Router:
             return True
         except zmq.ZMQError as exc:
             if exc.errno == zmq.EHOSTUNREACH:
-                self._gone.add(identity)
+                self.clients.unreachable(identity)
             elif exc.errno == zmq.EAGAIN and terminal:
                 self._retry.append((identity, parts, time.monotonic() + self.client_timeout))
             else:
@@ -209,14 +193,6 @@ class Router:
             return False
 
     # --- requests -------------------------------------------------------------------------------
-
-    def _welcome(self, msg_id: str) -> dict[str, Any]:
-        i = self.info
-        return P.make_header(
-            MessageType.WELCOME, msg_id, daemon_version=i.daemon_version,
-            protocol=P.PROTOCOL_VERSION, device=i.device, devices=i.devices, models=i.models,
-            limits=self.limits.to_dict(), encodings=list(P.ENCODINGS), pid=i.pid,
-        )
 
     def _ping(self, who: Requester, msg: P.Message) -> None:
         """Pong, with the state of each job asked about; a job of the asker's that has ended is
@@ -229,38 +205,12 @@ class Router:
                 self._send(who.identity, outcome.header, outcome.frames, terminal=True)
         self._send(who.identity, P.make_header(MessageType.PONG, msg.id, jobs=states or None))
 
-    def _status(self, msg_id: str, who: Requester) -> dict[str, Any]:
-        now = time.monotonic()
-        running, queued = self.table.visible(who)
-        hidden = len(self.table) - len(running) - len(queued)
-        i = self.info
-        return P.make_header(
-            MessageType.STATUS_REPLY, msg_id, daemon_version=i.daemon_version,
-            protocol=P.PROTOCOL_VERSION, pid=i.pid, uptime=now - i.started, endpoint=i.endpoint,
-            device=i.device, devices=i.devices, models=i.models,
-            queue_length=self.table.queue_length(), queued=[j.id for j in queued],
-            running=[self._running_summary(j, now) for j in running],
-            admin=who.admin, hidden_jobs=hidden,
-            memory=memory_report(i.device), jobs=self.table.counters.as_dict(),
-            queued_bytes=self.table.held_bytes,
-            clients=sum(now - t < self.client_timeout for t in self.last_seen.values()),
-            limits=self.limits.to_dict(), stopping=self.stopping, **self.extra_status(),
-        )
-
-    def _running_summary(self, job: Job, now: float) -> dict[str, Any]:
-        p = job.progress or ProgressEvent()
-        return {
-            "id": job.id, "stage": p.stage, "layer": p.layer, "layers": job.layers,
-            "fraction": p.fraction, "scale": p.scale, "scales": p.scales, "step": p.step,
-            "steps": p.steps, "elapsed": now - (job.started or now),
-        }
-
     def _submit(self, who: Requester, msg: P.Message) -> None:
         job_id, identity = msg.id, who.identity
         if self.stopping:
             self._send(identity, P.error_header(job_id, P.SHUTTING_DOWN, "the daemon is stopping"))
             return
-        digest = _request_digest(msg)
+        digest = request_digest(msg)
         claim = self.table.claim(job_id, who, digest)
         if claim.kind is Claim.DUPLICATE:  # a retry: the job runs once
             assert claim.job is not None
@@ -279,7 +229,7 @@ class Router:
             self._send(identity, P.error_header(job_id, claim.code, claim.message))
             return
         try:
-            job = self._make_job(who, msg, digest)
+            job = build_job(who, msg, digest, self.limits.max_pixels, self.info.model_names)
             ahead = self.table.submit(job)
         except P.ProtocolError as exc:
             self._send(identity, P.error_header(job_id, exc.code, exc.message))
@@ -290,38 +240,6 @@ class Router:
         log.info("job %s accepted: %d layer(s), %d style(s), %s, %d ahead", job_id, job.layers,
                  len(job.styles), job.settings.model, ahead)
         self._send(identity, P.make_header(MessageType.ACCEPTED, job_id, position=ahead))
-
-    def _make_job(self, who: Requester, msg: P.Message, digest: bytes) -> Job:
-        h = msg.header
-        contents_d, styles_d = h["contents"], h["styles"]
-        settings = dict(h.get("settings", {}))
-        weights = [float(d.get("weight", 1.0)) for d in styles_d]
-        if "style_blend" not in settings and any(w != 1.0 for w in weights):
-            settings["style_blend"] = weights
-        try:
-            st = StyleSettings.from_dict(settings)
-            st.blend_for(len(styles_d))
-        except ValueError as exc:
-            raise P.ProtocolError(P.BAD_REQUEST, str(exc)) from None
-        if st.model not in self.info.model_names:
-            raise P.ProtocolError(
-                P.BAD_REQUEST, f"model {st.model} is not loaded by this daemon (loaded: "
-                f"{', '.join(sorted(self.info.model_names))}); start it with --model "
-                f"{','.join(sorted(self.info.model_names | {st.model}))}")
-        frames = msg.frames
-        contents = [raw_pixels(P.image_from_dict(d), f) for d, f in zip(contents_d, frames)]
-        styles = []
-        for d, f in zip(styles_d, frames[len(contents_d):]):
-            im = P.image_from_dict(d)
-            if isinstance(im, P.EncodedImage):
-                probe_encoded(f, im.encoding, self.limits.max_pixels)
-                styles.append(StyleInput(encoding=im.encoding, encoded=f))
-            else:
-                styles.append(StyleInput(pixels=raw_pixels(im, f)))
-        return Job(id=msg.id, owner=who.identity, key=who.key, digest=digest,
-                   nbytes=sum(len(f) for f in frames), contents=contents, styles=styles,
-                   settings=st, preview=int(h.get("preview", 0)), parts=msg.parts,
-                   layers=len(contents))
 
     def _cancel(self, job_id: str, who: Requester) -> None:
         result, job = self.table.cancel(job_id, who)
@@ -342,21 +260,38 @@ class Router:
         for job in self.table.client_gone(identity, "bye" if reason == "bye" else "client_gone",
                                           detail):
             self._end_cancelled(job)
-        self.last_seen.pop(identity, None)
+        self.clients.forget(identity)
 
     # --- worker side ----------------------------------------------------------------------------
+
+    def _guarded_worker_message(self, item: WorkerMessage) -> None:
+        """No worker message may end the daemon (a result msgpack cannot encode once did): the
+        job fails with ``internal`` and the loop goes on."""
+        try:
+            self._on_worker_message(item)
+        except Exception as exc:
+            log.exception("while delivering a worker's message for job %s", item.job.id)
+            if self.table.get(item.job.id) is item.job:
+                try:
+                    self._end(item.job, P.error_header(
+                        item.job.id, P.INTERNAL, f"{type(exc).__name__}: {exc}"),
+                        counter="failed", replay_on_submit=True)
+                except Exception:  # noqa: BLE001 - the daemon outlives a broken delivery
+                    log.exception("while failing job %s", item.job.id)
 
     def _on_worker_message(self, item: WorkerMessage) -> None:
         job = item.job
         if self.table.get(job.id) is not job:
             return  # already ended (cancelled while queued, shutdown)
+        # set by JobTable.next_job before the worker's first message about the job
+        started = job.started or job.submitted
         if isinstance(item, JobStarted):
             log.info("job %s started", job.id)
-            self._progress(job, ProgressEvent(stage="starting"))
+            self._progress(job, ProgressEvent(stage="starting"), since=started)
         elif isinstance(item, JobProgress):
-            self._engine_progress(job, item.event)
+            self._engine_progress(job, item.event, started)
         elif isinstance(item, JobFinished):
-            self._result(job, item.images, item.stats)
+            self._result(job, item.images, item.stats, started)
         elif isinstance(item, JobFailed):
             log.info("job %s failed: %s: %s", job.id, item.code, item.message)
             self._end(job, P.error_header(job.id, item.code, item.message), counter="failed",
@@ -364,35 +299,32 @@ class Router:
         elif isinstance(item, JobCancelled):
             self._end_cancelled(job)
 
-    def _engine_progress(self, job: Job, event: ProgressEvent) -> None:
+    def _engine_progress(self, job: Job, event: ProgressEvent, started: float) -> None:
         frames: list[Any] = []
         preview = None
         if job.preview and event.preview is not None:
             pv = event.preview
             preview = P.Image(pv.shape[1], pv.shape[0], pv.shape[2]).to_dict()
             frames.append(pv)
-        self._progress(job, event, frames, preview=preview)
+        self._progress(job, event, frames, since=started, preview=preview)
 
-    def _progress(self, job: Job, event: ProgressEvent, frames: Sequence[Any] = (),
-                  heartbeat: bool = False, preview: dict[str, Any] | None = None) -> None:
+    def _progress(self, job: Job, event: ProgressEvent, frames: Sequence[Any] = (), *,
+                  since: float, heartbeat: bool = False,
+                  preview: dict[str, Any] | None = None) -> None:
+        """Send ``event`` to the job's owner; ``since`` is when the job started (or was
+        submitted, while it waits)."""
         now = time.monotonic()
         event = dataclasses.replace(event, layers=job.layers, heartbeat=heartbeat,
-                                    elapsed=now - (job.started or job.submitted), preview=None)
+                                    elapsed=now - since, preview=None)
         if not heartbeat:
             job.progress = event
         job.last_sent = now
         header = P.make_header(MessageType.PROGRESS, job.id, **event.to_header(), preview=preview)
         self._send(job.owner, header, frames)
 
-    def _result(self, job: Job, images: list[Any], stats: list[StyleStats]) -> None:
-        header = P.make_header(
-            MessageType.RESULT, job.id,
-            images=[P.Image(a.shape[1], a.shape[0], a.shape[2]).to_dict() for a in images],
-            stats=[_plain(dict(dataclasses.asdict(s),
-                               peak_bytes_per_megapixel=s.peak_bytes_per_megapixel))
-                   for s in stats],
-            seconds=time.monotonic() - (job.started or job.submitted),
-        )
+    def _result(self, job: Job, images: list[Any], stats: list[StyleStats],
+                started: float) -> None:
+        header = result_header(job.id, images, stats, seconds=time.monotonic() - started)
         log.info("job %s done in %.2f s", job.id, header["seconds"])
         for other in job.cancellers:
             self._send(other, P.error_header(job.id, P.UNKNOWN_JOB,
@@ -428,34 +360,45 @@ class Router:
     # --- housekeeping ---------------------------------------------------------------------------
 
     def _tick(self, now: float) -> None:
-        for identity in list(self._gone):
+        for identity in self.clients.take_unreachable():
             self._client_gone(identity, "unreachable",
                               "the daemon cancelled it because it lost the connection to this "
                               "client")
-        self._gone.clear()
-        for job in self.table.live():
-            seen = self.last_seen.get(job.owner, job.submitted)
-            if now - seen > self.client_timeout and job.cancel_reason is None:
-                self._client_gone(job.owner, "silent", (
-                    f"the daemon cancelled it because this client was silent for "
-                    f"{now - seen:.0f} s (longer than the daemon's client timeout of "
-                    f"{self.client_timeout:g} s; was the program paused or suspended?)"))
-                continue
-            if now - job.last_sent >= HEARTBEAT and job.cancel_reason not in ("client_gone",
-                                                                               "bye"):
-                if job.state == QUEUED:
-                    self._progress(job, ProgressEvent(stage="queued",
-                                                      position=self.table.ahead_of(job)),
-                                   heartbeat=True)
-                elif job.state == RUNNING:
-                    self._progress(job, job.progress or ProgressEvent(), heartbeat=True)
+        live = self.table.live()
+        silent = self._silent_clients(live, now)
+        for view in live:
+            if view.job.owner not in silent:
+                self._heartbeat(view, now)
         if self._retry:
             self._flush_retries()
-        if len(self.last_seen) > 1024:  # forget long-gone clients that own nothing
-            owners = self.table.owners()
-            for identity, t in list(self.last_seen.items()):
-                if identity not in owners and now - t > 10 * self.client_timeout:
-                    del self.last_seen[identity]
+        self.clients.prune(self.table.owners, now)
+
+    def _silent_clients(self, live: list[LiveJob], now: float) -> set[bytes]:
+        """Cancel the jobs of every client silent for longer than the client timeout."""
+        silent: dict[bytes, float] = {}
+        for view in live:
+            if view.cancel_reason is None:
+                quiet = self.clients.silence(view.job.owner, view.job.submitted, now)
+                if quiet is not None:
+                    silent.setdefault(view.job.owner, quiet)
+        for owner, quiet in silent.items():
+            self._client_gone(owner, "silent", (
+                f"the daemon cancelled it because this client was silent for {quiet:.0f} s "
+                f"(longer than the daemon's client timeout of {self.client_timeout:g} s; was "
+                "the program paused or suspended?)"))
+        return set(silent)
+
+    def _heartbeat(self, view: LiveJob, now: float) -> None:
+        """Repeat a job's state to its client when nothing was sent for HEARTBEAT seconds."""
+        job = view.job
+        if now - job.last_sent < HEARTBEAT or view.cancel_reason in ("client_gone", "bye"):
+            return
+        if view.state == QUEUED:
+            self._progress(job, ProgressEvent(stage="queued", position=view.ahead),
+                           since=job.submitted, heartbeat=True)
+        elif view.state == RUNNING:
+            self._progress(job, job.last_progress, since=view.started or job.submitted,
+                           heartbeat=True)
 
     def _flush_retries(self) -> None:
         pending, self._retry = self._retry, []
@@ -473,23 +416,3 @@ class Router:
 _NOT_ADMIN = ("%s needs proof that you are the daemon's own user: on TCP the client sends the "
               "token the daemon wrote in its runtime folder (tcp-PORT.token, mode 0600), so run "
               "the command as that user on the daemon's machine")
-
-
-def _request_digest(msg: P.Message) -> bytes:
-    """What a retry must repeat exactly: the header bytes and every frame."""
-    h = hashlib.blake2b(digest_size=32)
-    for part in (P.pack_header(msg.header), *msg.frames):
-        h.update(len(part).to_bytes(8, "little"))
-        h.update(part)
-    return h.digest()
-
-
-def _plain(value: Any) -> Any:
-    """Tuples to lists, numpy scalars to Python numbers: what msgpack can carry."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        return value.item()
-    return value
