@@ -21,6 +21,7 @@ import numpy as np
 from impasto_wire import protocol as P
 from impasto_wire.progress import ProgressEvent
 
+from ..model_advice import model_not_loaded
 from ..settings import StyleSettings
 from .style_decode import probe_encoded, raw_pixels
 
@@ -113,10 +114,7 @@ def build_job(who: Requester, msg: P.Message, digest: bytes, max_pixels: int,
     except ValueError as exc:
         raise P.ProtocolError(P.BAD_REQUEST, str(exc)) from None
     if st.model not in models:
-        raise P.ProtocolError(
-            P.BAD_REQUEST, f"model {st.model} is not loaded by this daemon (loaded: "
-            f"{', '.join(sorted(models))}); start it with --model "
-            f"{','.join(sorted(models | {st.model}))}")
+        raise P.ProtocolError(P.BAD_REQUEST, model_not_loaded(st.model, models))
     frames = msg.frames
     contents = [raw_pixels(P.image_from_dict(d), f) for d, f in zip(contents_d, frames)]
     styles = []
