@@ -163,3 +163,53 @@ def test_doctor_loads_what_the_configuration_names(tmp_path, capsys, monkeypatch
     assert main(["doctor", "--config", str(cfg), "--skip", "daemon", "--skip", "device",
                  "--skip", "gimp", "--skip", "weights"]) == 1
     assert "FAIL configuration" in capsys.readouterr().out
+
+
+def test_a_profile_outside_gimps_root_is_checked_not_crashed(tmp_path, capsys):
+    """`./install.sh --gimp-profile P --gimp-root R` with P not under R: the doctor used to die
+    with a ValueError from seen_by_gimp. The path is passed on as it is (GIMP sees it where it
+    is mounted at the same place, as a HOME often is) and the import check decides."""
+    profile, root = tmp_path / "home" / "profile", tmp_path / "gimp-root"
+    root.mkdir()
+    installed_copy(profile)
+    manifest = tmp_path / "install-manifest.txt"
+    manifest.write_text(f"profile\t{profile}\t{sys.executable}\t{root}\n")
+    skip = ["--skip", "daemon", "--skip", "device", "--skip", "weights"]
+    rc = main(["doctor", "--manifest", str(manifest), "--config", str(profile / "daemon.toml"),
+               *skip])
+    out = capsys.readouterr().out
+    assert f"OK   gimp python for {profile}: Python 3." in out, out
+    assert rc == 0, out
+    assert gimp.Profile(profile, "given", ("true",), root).seen_by_gimp(profile) == str(profile)
+    assert gimp.Profile(root / "p", "given", ("true",), root).seen_by_gimp(root / "p") == "/p"
+
+    manifest.write_text(f"profile\t{profile}\ttrue\t{root}\n")  # a GIMP that cannot see it
+    assert main(["doctor", "--manifest", str(manifest), *skip]) == 1
+    out = capsys.readouterr().out
+    assert f"FAIL gimp python for {profile}: true failed" in out, out
+    assert f"is outside GIMP's root {root}" in out, out
+
+
+def test_a_check_that_raises_becomes_one_line_naming_it(tmp_path, capsys, monkeypatch):
+    """A doctor never crashes: a check's unexpected error is one FAIL line with the check's
+    name, and the other checks still run and report."""
+    from impasto_daemon.doctor import device_check
+
+    installed_copy(tmp_path)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(gimp, "check_plugin", broken)
+    monkeypatch.setattr(device_check, "check_device", broken)
+    rc = main(["doctor", "--profile", str(tmp_path), "--gimp-python", sys.executable,
+               "--config", str(tmp_path / "daemon.toml"), "--skip", "daemon",
+               "--skip", "weights"])
+    out = capsys.readouterr().out
+    assert rc == 1, out
+    lines = out.splitlines()
+    assert f"FAIL plug-in in {tmp_path}: the check itself failed: RuntimeError: injected " \
+           "failure" in lines, out
+    assert "FAIL device: the check itself failed: RuntimeError: injected failure" in lines, out
+    assert f"OK   gimp python for {tmp_path}: Python 3." in out, "the next check still ran"
+    assert "OK   configuration" in out and "Traceback" not in out

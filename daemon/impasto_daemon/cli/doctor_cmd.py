@@ -53,6 +53,11 @@ def doctor_cmd(args: argparse.Namespace) -> int:
         profiles=args.profile, gimp_python=args.gimp_python, gimp_root=args.gimp_root,
         weights=args.weights, config=args.config, skip=args.skip,
     )
-    checks = run_checks(opts)
+    try:
+        checks = run_checks(opts)
+    except Exception as exc:  # noqa: BLE001 - each check is guarded; this is the last resort
+        print(f"impasto doctor: could not run the checks: {type(exc).__name__}: {exc} (a bug: "
+              "please report this line)", file=sys.stderr)
+        return exit_codes.FAILED
     print_checks(checks, sys.stdout, as_json=args.json)
     return exit_codes.OK if all(c.ok for c in checks) else exit_codes.FAILED

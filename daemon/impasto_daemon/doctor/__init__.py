@@ -3,12 +3,14 @@
 Each check is a small function returning a ``Check`` (status ok/warn/fail, what it saw, the
 fix). ``run_checks`` runs them in the order a person would debug: the daemon configuration,
 daemon, device, weights (those the configuration names, loaded as the daemon would), GIMP.
+A check that fails unexpectedly (a bug, a machine unlike any foreseen) becomes one FAIL line
+that names it, and the others still run: a doctor must not crash.
 """
 
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,24 +43,51 @@ def run_checks(opts: DoctorOptions) -> list[Check]:
     from .config_check import check_config, load_config
     from .daemon_check import check_daemon
 
-    manifest = read_manifest(opts.manifest)
+    checks: list[Check] = []
+    try:
+        manifest = read_manifest(opts.manifest)
+    except Exception as exc:  # noqa: BLE001 - see guarded()
+        checks.append(crashed("install manifest", exc))
+        manifest = Manifest(opts.manifest or Path("install-manifest.txt"))
     config_path = opts.config or _config_path(manifest)
-    checks: list[Check] = [check_config(config_path)]
-    if "daemon" not in opts.skip:
-        unit = (config_home() / "systemd" / "user" / UNIT_NAME).is_file()
+    checks += guarded("configuration", check_config, config_path)
+    try:
         cfg = load_config(config_path)
-        checks.append(check_daemon(opts.endpoint or _configured_endpoint(config_path),
-                                   opts.timeout, unit_installed=unit,
-                                   configured_models=cfg.models if cfg else None))
+    except Exception:  # noqa: BLE001 - the configuration line above has said what is wrong
+        cfg = None
+    if "daemon" not in opts.skip:
+        def daemon() -> Check:
+            unit = (config_home() / "systemd" / "user" / UNIT_NAME).is_file()
+            return check_daemon(opts.endpoint or _configured_endpoint(config_path),
+                                opts.timeout, unit_installed=unit,
+                                configured_models=cfg.models if cfg else None)
+
+        checks += guarded("daemon", daemon)
     if "device" not in opts.skip:
         from .device_check import check_device
 
-        checks.append(check_device())
+        checks += guarded("device", check_device)
     if "weights" not in opts.skip:
-        checks.extend(_weights_checks(opts, load_config(config_path)))
+        checks += guarded("weights", _weights_checks, opts, cfg)
     if "gimp" not in opts.skip:
-        checks.extend(_gimp_checks(opts, manifest))
+        checks += guarded("gimp", _gimp_checks, opts, manifest)
     return checks
+
+
+def crashed(name: str, exc: Exception) -> Check:
+    """The line for a check that raised: its name, the error, and that it is a bug."""
+    return Check(name, FAIL, f"the check itself failed: {type(exc).__name__}: {exc}",
+                 "this is a bug in impasto doctor (the other checks ran): please report this line")
+
+
+def guarded(name: str, check: Callable[..., Check | list[Check]], *args: object) -> list[Check]:
+    """``check(*args)`` as a list of checks; an unexpected exception becomes one FAIL line
+    named ``name`` instead of a traceback."""
+    try:
+        out = check(*args)
+    except Exception as exc:  # noqa: BLE001 - a bug in one check must not hide the others
+        return [crashed(name, exc)]
+    return out if isinstance(out, list) else [out]
 
 
 def _configured_endpoint(config_path: Path) -> str | None:
@@ -88,8 +117,10 @@ def _weights_checks(opts: DoctorOptions, cfg) -> list[Check]:
     if cfg is None:
         source = opts.weights or "torchvision"
         models = MODELS if source == "torchvision" else ("vgg19",)
-        return [check_weights(m, source, required=m == "vgg19") for m in models]
-    return [check_weights(m, opts.weights or cfg.weights_for(m)) for m in cfg.models]
+        return [c for m in models
+                for c in guarded(f"weights {m}", check_weights, m, source, m == "vgg19")]
+    return [c for m in cfg.models
+            for c in guarded(f"weights {m}", check_weights, m, opts.weights or cfg.weights_for(m))]
 
 
 def _gimp_checks(opts: DoctorOptions, manifest: Manifest) -> list[Check]:
@@ -104,16 +135,18 @@ def _gimp_checks(opts: DoctorOptions, manifest: Manifest) -> list[Check]:
                 checks.append(Check(f"plug-in in {p.path}", FAIL, "no such GIMP profile folder",
                                     "check the path (GIMP 3: ~/.config/GIMP/3.0)"))
                 continue
-            checks += [gimp.check_plugin(p), gimp.check_gimp_python(p)]
+            checks += guarded(f"plug-in in {p.path}", gimp.check_plugin, p)
+            checks += guarded(f"gimp python for {p.path}", gimp.check_gimp_python, p)
         return checks
     profiles = gimp.find_profiles(manifest)
     if python or opts.gimp_root:
         profiles = [gimp.Profile(p.path, p.kind, python or p.python, opts.gimp_root or p.root)
                     for p in profiles]
-    checks = [gimp.check_profiles_found(profiles, gimp.gimp3_installations())]
+    checks = guarded("gimp profiles", lambda: gimp.check_profiles_found(
+        profiles, gimp.gimp3_installations()))
     for p in profiles:
-        plugin = gimp.check_plugin(p)
-        checks.append(plugin)
-        if plugin.ok:
-            checks.append(gimp.check_gimp_python(p))
+        plugin = guarded(f"plug-in in {p.path}", gimp.check_plugin, p)
+        checks += plugin
+        if plugin[0].ok:
+            checks += guarded(f"gimp python for {p.path}", gimp.check_gimp_python, p)
     return checks

@@ -49,10 +49,18 @@ class Profile:
         return self.path / "plug-ins" / PLUGIN_NAME
 
     def seen_by_gimp(self, path: Path) -> str:
-        """The path GIMP (inside ``root``) uses for a host path."""
+        """The path GIMP (inside ``root``) uses for a host path. A path outside the root is
+        visible to that GIMP only where it is mounted at the same place (as a HOME often is),
+        so it is passed on unchanged: the import check then says whether GIMP sees it."""
         if self.root == Path("/"):
             return str(path)
-        return "/" + str(path.resolve().relative_to(self.root.resolve()))
+        resolved, root = path.resolve(), self.root.resolve()
+        if not resolved.is_relative_to(root):
+            return str(path)
+        return "/" + str(resolved.relative_to(root))
+
+    def outside_root(self, path: Path) -> bool:
+        return self.root != Path("/") and not path.resolve().is_relative_to(self.root.resolve())
 
 
 def flatpak_profile_base() -> Path:
@@ -247,13 +255,24 @@ print(json.dumps(out))
 def check_gimp_python(profile: Profile, timeout: float = 60.0) -> R.Check:
     """Run this GIMP's Python with the plug-in folder (and its vendor/) first on sys.path, as
     the plug-in itself arranges, and import zmq, msgpack and impasto_wire."""
-    name = f"gimp python for {profile.path}"
     d = profile.plugin_dir
     paths = [profile.seen_by_gimp(d)]
     if (d / VENDOR_DIR).is_dir():
         paths.insert(0, profile.seen_by_gimp(d / VENDOR_DIR))
     cmd = [*profile.python, "-c", _DEPS_CODE, *paths]
     shown = " ".join(profile.python)
+    result = _gimp_python_imports(profile, cmd, shown, timeout)
+    if result.status != R.OK and profile.outside_root(d):
+        return R.fail(result.name, f"{result.what} (the plug-in folder {d} is outside GIMP's "
+                      f"root {profile.root}: GIMP sees it only if it is mounted there at the "
+                      "same path)", result.fix)
+    return result
+
+
+def _gimp_python_imports(profile: Profile, cmd: list[str], shown: str,
+                         timeout: float) -> R.Check:
+    name = f"gimp python for {profile.path}"
+    d = profile.plugin_dir
     try:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     except (OSError, subprocess.TimeoutExpired) as exc:
