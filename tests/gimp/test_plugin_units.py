@@ -26,7 +26,7 @@ def test_strength_is_logarithmic_around_the_engine_default(strength, weight):
 
 
 def test_settings_are_what_the_engine_accepts():
-    from impasto_daemon.engine import StyleSettings
+    from impasto_wire.style_settings import StyleSettings
 
     opts = options.Options(strength=85, size=0, iterations=7, model="vgg16", pooling="max",
                            preserve_colors=True, seed=42)
@@ -41,13 +41,31 @@ def test_settings_are_what_the_engine_accepts():
 
 
 @pytest.mark.parametrize("bad, words", [
-    (dict(size=8), "Size must be 0"), (dict(iterations=0), "Iterations must be"),
-    (dict(model="alexnet"), "Network must be one of vgg19, vgg16"),
-    (dict(strength=101), "Strength must be between 0 and 100"),
+    (dict(size=8), "Size must be 0 .* between 32 and 16384 pixels, not 8"),
+    (dict(iterations=0), "Iterations must be between 1 and 10000, not 0 .*300 is the usual"),
 ])
-def test_bad_options_are_named_like_in_the_dialog(bad, words):
+def test_what_a_declared_range_cannot_say_is_named_like_in_the_dialog(bad, words):
+    """GIMP keeps every argument in its declared range and choices; validate refuses only what
+    a range cannot express (size 1..31, iterations 0)."""
     with pytest.raises(options.OptionsError, match=words):
         options.Options(**bad).validate()
+    options.Options(size=0).validate()
+    options.Options(size=options.SIZE_MIN, iterations=options.ITERATIONS_MIN).validate()
+
+
+def test_the_plug_in_takes_its_choices_ranges_and_defaults_from_the_engines_settings():
+    from impasto_daemon import settings as daemon_settings
+    from impasto_wire import style_settings
+
+    assert daemon_settings.StyleSettings is style_settings.StyleSettings  # one definition
+    engine = style_settings.StyleSettings()
+    assert options.model_names() == [m for m, _, _ in options.MODELS] == list(
+        style_settings.MODELS)
+    assert [p for p, _, _ in options.POOLINGS] == list(style_settings.POOLINGS)
+    assert (options.SIZE_MIN, options.SIZE_MAX) == (style_settings.MIN_PROCESS_SIZE,
+                                                   style_settings.MAX_PROCESS_SIZE)
+    sent = style_settings.StyleSettings.from_dict(options.Options().wire_settings())
+    assert sent == engine  # the dialog's defaults are exactly the engine's
 
 
 def test_blend_weights():

@@ -49,8 +49,9 @@ def declare(procedure: Gimp.Procedure) -> None:
         "style2-weight", "Second style _weight", "The second style's share of the blend, in %",
         0.0, 100.0, 50.0, RW)
     p.add_double_argument(
-        "strength", "S_trength", "How strongly the style is applied, 0-100 (logarithmic: 50 is "
-        "the engine's default style weight 10, each 25 steps multiply it by ten)",
+        "strength", "S_trength", "How strongly the style is applied, 0-100 (logarithmic: "
+        f"{O.STRENGTH_DEFAULT:g} is the engine's default style weight {O.ENGINE_STYLE_WEIGHT:g}, "
+        f"each {O.STRENGTH_PER_DECADE:g} steps multiply it by ten)",
         O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
     p.add_int_argument(
         "size", "Si_ze (long side, 0 = full layer)", "Long side, in pixels, at which the style "
@@ -63,16 +64,16 @@ def declare(procedure: Gimp.Procedure) -> None:
         O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
     p.add_choice_argument(
         "model", "_Network", "The VGG network that judges content and style",
-        _choice(O.MODELS), "vgg19", RW)
+        _choice(O.MODELS), O.ENGINE.model, RW)
     p.add_choice_argument(
         "pooling", "_Pooling", "How the network pools features: avg (smoother) or max "
-        "(crisper)", _choice(O.POOLINGS), "avg", RW)
+        "(crisper)", _choice(O.POOLINGS), O.ENGINE.pooling, RW)
     p.add_boolean_argument(
         "preserve-colors", "_Keep original colours", "Transfer only the style's texture and "
-        "keep the layer's own colours", False, RW)
+        "keep the layer's own colours", O.ENGINE.preserve_colors, RW)
     p.add_int_argument(
         "seed", "See_d", "Random seed: the same seed and settings give the same picture",
-        0, O.SEED_MAX, 0, RW)
+        0, O.SEED_MAX, O.ENGINE.seed, RW)
     p.add_core_object_array_return_value(
         RETURN_LAYERS, "Layers", "The new layers, one per source layer, each directly above "
         "its source", Gimp.Layer, RW)

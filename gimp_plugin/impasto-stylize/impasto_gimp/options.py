@@ -1,7 +1,10 @@
 """The artist's options, their ranges and defaults, and how they become the engine's settings.
 
 No GIMP here: ``arguments`` declares these as procedure arguments, and the wire's ``settings``
-map (keys = the engine's ``StyleSettings`` fields) is built from them in one place.
+map (keys = the engine's ``StyleSettings`` fields) is built from them in one place. The
+networks, poolings, size and iteration ranges and the defaults are the engine's own
+(``impasto_wire.style_settings``, ``impasto_wire.limits``); only their labels and the strength
+scale are the plug-in's.
 """
 
 from __future__ import annotations
@@ -9,20 +12,24 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from impasto_wire.limits import (  # stdlib only: safe before deps are checked
-    MAX_ITERATIONS,
-    MIN_ITERATIONS,
-)
+# stdlib only: safe before the plug-in's dependencies are checked
+from impasto_wire import style_settings as engine
+from impasto_wire.limits import MAX_ITERATIONS, MIN_ITERATIONS
 
+#: the engine's defaults, which the dialog starts from
+ENGINE = engine.StyleSettings()
+
+_MODEL_LABELS = {
+    "vgg19": ("VGG19", "The classic network for style transfer (best quality)"),
+    "vgg16": ("VGG16", "A slightly smaller network (the daemon must have it loaded)"),
+}
+_POOLING_LABELS = {
+    "avg": ("Average", "Smoother, more painterly results (the usual choice)"),
+    "max": ("Max", "Crisper, more contrasted textures"),
+}
 # (value, label, help) — value is what scripts pass and what the engine receives
-MODELS = (
-    ("vgg19", "VGG19", "The classic network for style transfer (best quality)"),
-    ("vgg16", "VGG16", "A slightly smaller network (the daemon must have it loaded)"),
-)
-POOLINGS = (
-    ("avg", "Average", "Smoother, more painterly results (the usual choice)"),
-    ("max", "Max", "Crisper, more contrasted textures"),
-)
+MODELS = tuple((name, *_MODEL_LABELS[name]) for name in engine.MODELS)
+POOLINGS = tuple((name, *_POOLING_LABELS[name]) for name in engine.POOLINGS)
 STYLE_SOURCES = (
     ("file", "Image file", "Use the image file given as 'Style image'"),
     ("layer", "Layer", "Use the layer given as 'Style layer' (from any open image)"),
@@ -30,16 +37,15 @@ STYLE_SOURCES = (
 
 STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, 100.0, 50.0
 #: the engine's default style_weight, reached at STRENGTH_DEFAULT
-ENGINE_STYLE_WEIGHT = 10.0
-#: strength steps that multiply style_weight by ten: 0-100 spans 0.1 to 1000, which the quality
-#: harness (benchmarks/quality.py, real VGG16, 256 px) measured as a glaze to the style taking
-#: over, monotonically: style_gain / content_edges at strengths 0, 25, 50, 75, 100 were
-#: 0.26/0.97, 0.59/0.83, 0.69/0.59, 0.72/0.29, 0.72/0.26 on motorcycle x swirl and
-#: 0.01/1.00, 0.14/0.62, 0.61/0.32, 0.73/0.15, 0.75/0.06 on the flat grey clock x swirl
+ENGINE_STYLE_WEIGHT = ENGINE.style_weight
+#: strength steps that multiply style_weight by ten, so 0-100 runs from a glaze to the style
+#: taking over in even steps (measured in docs/MEASUREMENTS.md)
 STRENGTH_PER_DECADE = 25.0
 
-SIZE_MIN, SIZE_MAX, SIZE_DEFAULT = 32, 16384, 512  # 0 = the layer's own size
-ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = MIN_ITERATIONS, MAX_ITERATIONS, 300
+SIZE_MIN, SIZE_MAX = engine.MIN_PROCESS_SIZE, engine.MAX_PROCESS_SIZE  # 0 = the layer's own size
+SIZE_DEFAULT = ENGINE.size or 0
+ITERATIONS_MIN, ITERATIONS_MAX, ITERATIONS_DEFAULT = (MIN_ITERATIONS, MAX_ITERATIONS,
+                                                      ENGINE.iterations)
 #: the declared argument's lower bound: 0 reaches ``validate`` and is refused with a sentence
 #: (below a declared minimum GObject only warns and silently keeps the previous value)
 ITERATIONS_DECLARED_MIN = 0
@@ -72,34 +78,29 @@ class Options:
     strength: float = STRENGTH_DEFAULT
     size: int = SIZE_DEFAULT
     iterations: int = ITERATIONS_DEFAULT
-    model: str = "vgg19"
-    pooling: str = "avg"
-    preserve_colors: bool = False
-    seed: int = 0
+    model: str = ENGINE.model
+    pooling: str = ENGINE.pooling
+    preserve_colors: bool = ENGINE.preserve_colors
+    seed: int = ENGINE.seed
     #: the second style's share of the blend in percent (used only with a second style)
     style2_weight: float = 50.0
 
     def validate(self) -> None:
-        """Refuse here what the daemon would refuse, with the dialog's words."""
-        if not STRENGTH_MIN <= self.strength <= STRENGTH_MAX:
-            raise OptionsError(f"Strength must be between 0 and 100, not {self.strength:g}.")
-        if self.size != 0 and not SIZE_MIN <= self.size <= SIZE_MAX:
+        """Refuse, with the dialog's words, what the declared arguments let through and the
+        daemon would refuse: GIMP itself keeps every argument inside its declared range and
+        choices, but a range cannot say "0 or at least SIZE_MIN" (size) nor refuse 0
+        (iterations, declared from 0 so that 0 reaches this sentence)."""
+        if 0 < self.size < SIZE_MIN:
             raise OptionsError(
                 f"Size must be 0 (the layer's full size) or between {SIZE_MIN} and {SIZE_MAX} "
                 f"pixels, not {self.size}."
             )
-        if not ITERATIONS_MIN <= self.iterations <= ITERATIONS_MAX:
+        if self.iterations < ITERATIONS_MIN:
             raise OptionsError(
                 f"Iterations must be between {ITERATIONS_MIN} and {ITERATIONS_MAX}, "
                 f"not {self.iterations} (it is the number of optimisation steps at the finest "
-                "scale; 300 is the usual choice)."
+                f"scale; {ITERATIONS_DEFAULT} is the usual choice)."
             )
-        _choice("Network", self.model, MODELS)
-        _choice("Pooling", self.pooling, POOLINGS)
-        if not 0 <= self.seed <= SEED_MAX:
-            raise OptionsError(f"Seed must be between 0 and {SEED_MAX}, not {self.seed}.")
-        if not 0.0 <= self.style2_weight <= 100.0:
-            raise OptionsError("The second style's weight must be between 0 and 100 %.")
 
     def style_weights(self, n_styles: int) -> list[float]:
         """Per-style blend weights for one or two styles (the daemon normalises them)."""
@@ -121,14 +122,8 @@ class Options:
         }
 
 
-def _choice(what: str, value: str, allowed: tuple[tuple[str, str, str], ...]) -> None:
-    names = [v for v, _, _ in allowed]
-    if value not in names:
-        raise OptionsError(f"{what} must be one of {', '.join(names)}, not {value!r}.")
-
-
 def model_names() -> list[str]:
-    return [v for v, _, _ in MODELS]
+    return list(engine.MODELS)
 
 
 def offered_models(loaded: list[str] | None, configured: list[str] | None) -> list[str]:
