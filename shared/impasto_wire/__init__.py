@@ -12,14 +12,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .client import Client, DaemonError, DaemonUnavailable, Event, JobCancelled, Style, new_id
+    from .client import Client
+    from .client_errors import DaemonError, DaemonUnavailable, JobCancelled
     from .endpoints import discover_endpoint
+    from .events import Event, Style, new_id
     from .launcher import ensure_daemon
     from .protocol import PROTOCOL_VERSION, EncodedImage, Image, Limits, ProtocolError
 
 _WHERE = {
-    "Client": "client", "DaemonError": "client", "DaemonUnavailable": "client", "Event": "client",
-    "JobCancelled": "client", "Style": "client", "new_id": "client",
+    "Client": "client", "DaemonError": "client_errors", "DaemonUnavailable": "client_errors",
+    "JobCancelled": "client_errors", "Event": "events", "Style": "events", "new_id": "events",
     "discover_endpoint": "endpoints", "ensure_daemon": "launcher",
     "PROTOCOL_VERSION": "protocol", "EncodedImage": "protocol", "Image": "protocol",
     "Limits": "protocol", "ProtocolError": "protocol",

@@ -8,9 +8,9 @@ streams progress at least once a second, so more than ``dead_after`` seconds of 
 the client was itself running means the daemon died and ``DaemonUnavailable`` is raised.
 ``poll(0)`` never blocks, which suits a GTK main loop; ``events()``/``wait()`` suit scripts.
 
-When nothing answers, a socket monitor tells apart: nothing listening, something that accepts
-connections but never completes the ZeroMQ handshake (a stopped daemon, another program), a
-failed CurveZMQ handshake (keys), and a daemon that is connected but does not answer (hung).
+When nothing answers, the socket's monitor says what it probably is (connection_watch.py). The
+events and styles live in events.py, the exceptions in client_errors.py; all are importable from
+here too.
 """
 
 from __future__ import annotations
@@ -19,113 +19,18 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import zmq
-from zmq.utils.monitor import recv_monitor_message
 
 from . import protocol as P
 from .admin_token import read_token
+from .client_errors import DaemonError, DaemonUnavailable, JobCancelled
+from .connection_watch import ConnectionWatch
 from .curve import CurveClientKeys
 from .endpoints import discover_endpoint
-from .progress import ProgressEvent
+from .events import Event, Style, bytes_view, new_id
 from .protocol import MessageType
-
-#: socket monitor events the diagnosis of an unanswered request reads
-_MONITORED = (zmq.EVENT_CONNECTED | zmq.EVENT_CONNECT_RETRIED | zmq.EVENT_DISCONNECTED
-              | zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
-              | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_AUTH)
-
-
-class DaemonUnavailable(Exception):
-    """Nothing answers at the endpoint, or the daemon went silent (died) during a job."""
-
-
-class DaemonError(Exception):
-    """The daemon answered with an ``error``: ``code`` is stable, ``message`` is for people."""
-
-    def __init__(self, code: str, message: str, job_id: str = "") -> None:
-        super().__init__(f"{code}: {message}")
-        self.code = code
-        self.message = message
-        self.job_id = job_id
-
-
-class JobCancelled(DaemonError):
-    """The job ended with ``cancelled`` (by a client, or because its client vanished);
-    ``reason`` is the daemon's word for why ("cancel", "client_gone", ...)."""
-
-    def __init__(self, code: str, message: str, job_id: str = "", reason: str = "cancel") -> None:
-        super().__init__(code, message, job_id)
-        self.reason = reason
-
-
-@dataclass
-class Event:
-    """One message from the daemon about a job (or a reply): its type, header and raw frames;
-    a ``progress`` carries its header read once as ``progress``."""
-
-    type: MessageType
-    job_id: str
-    header: dict[str, Any]
-    frames: list[memoryview] = field(default_factory=list)
-    progress: ProgressEvent | None = field(default=None, repr=False)
-
-    def __post_init__(self) -> None:
-        self.type = MessageType(self.type)
-        if self.type is MessageType.PROGRESS and self.progress is None:
-            self.progress = ProgressEvent.from_header(self.header)
-
-    @property
-    def terminal(self) -> bool:
-        return self.type in P.TERMINAL_TYPES
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self.header.get(key, default)
-
-    def images(self) -> list[tuple[P.AnyImage, memoryview]]:
-        """For ``result``/``echoed``: (description, pixels) per image, in request order."""
-        descs = self.header.get("images", ())
-        return [(P.image_from_dict(d), f) for d, f in zip(descs, self.frames)]
-
-    def preview(self) -> tuple[P.Image, memoryview] | None:
-        """For ``progress`` carrying a preview frame."""
-        d = self.header.get("preview")
-        if d is None or not self.frames:
-            return None
-        return P.image_from_dict(d), self.frames[0]  # type: ignore[return-value]
-
-
-@dataclass
-class Style:
-    """A style image: raw pixels (``image`` an Image) or an encoded file (an EncodedImage)."""
-
-    image: P.AnyImage
-    data: Any
-    weight: float = 1.0
-
-    @classmethod
-    def encoded(cls, data: bytes, encoding: str, weight: float = 1.0) -> Style:
-        return cls(P.EncodedImage(encoding, len(data)), data, weight)
-
-    @classmethod
-    def raw(cls, width: int, height: int, channels: int, data: Any, weight: float = 1.0) -> Style:
-        return cls(P.Image(width, height, channels), data, weight)
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def _bytes_view(data: Any, expected: int, what: str) -> Any:
-    try:
-        n = memoryview(data).nbytes
-    except TypeError:
-        raise TypeError(f"{what} must be bytes-like (bytes, memoryview, numpy array)") from None
-    if n != expected:
-        raise ValueError(f"{what} has {n} bytes but its description needs {expected}")
-    return data
 
 
 class Client:
@@ -153,9 +58,7 @@ class Client:
             curve = CurveClientKeys.from_env()
         if curve is not None:
             curve.apply(self._sock)
-        self._curve = curve is not None
-        self._monitor = self._sock.get_monitor_socket(_MONITORED)
-        self._seen_events: set[int] = set()
+        self._watch = ConnectionWatch(self._sock, self.endpoint, curve is not None)
         self._sock.connect(self.endpoint)
         self._token: str | None = None  # read when first needed (TCP only)
         self._pending: deque[Event] = deque()
@@ -197,7 +100,7 @@ class Client:
     def echo(self, images: Sequence[tuple[P.Image, Any]], timeout: float | None = None) -> Event:
         """Diagnostic: send frames and get them back unchanged (protocol overhead, no work)."""
         msg_id = new_id()
-        frames = [_bytes_view(d, im.nbytes, f"image {i}") for i, (im, d) in enumerate(images)]
+        frames = [bytes_view(d, im.nbytes, f"image {i}") for i, (im, d) in enumerate(images)]
         header = P.make_header(MessageType.ECHO, msg_id, images=[im.to_dict() for im, _ in images])
         self._send(header, frames, timeout)
         return self._reply(msg_id, (MessageType.ECHOED,), timeout)
@@ -214,10 +117,10 @@ class Client:
         job_id = self._checked_id(job_id or new_id())
         frames: list[Any] = []
         for i, (im, data) in enumerate(contents):
-            frames.append(_bytes_view(data, im.nbytes, f"content {i}"))
+            frames.append(bytes_view(data, im.nbytes, f"content {i}"))
         style_descs = []
         for i, st in enumerate(styles):
-            frames.append(_bytes_view(st.data, st.image.nbytes, f"style {i}"))
+            frames.append(bytes_view(st.data, st.image.nbytes, f"style {i}"))
             d = st.image.to_dict()
             d["weight"] = float(st.weight)
             style_descs.append(d)
@@ -337,11 +240,7 @@ class Client:
                 self._sock.send(P.pack_header(bye), zmq.NOBLOCK)
             except zmq.ZMQError:
                 pass
-        try:
-            self._sock.disable_monitor()
-        except zmq.ZMQError:
-            pass
-        self._monitor.close(0)
+        self._watch.close()
         self._sock.close()
         if self._own_ctx:
             self._ctx.term()
@@ -357,46 +256,6 @@ class Client:
         return list(self._active)
 
     # --- internals ------------------------------------------------------------------------------
-
-    def _unavailable(self, waited: float) -> DaemonUnavailable:
-        """Why nothing answered, as far as the socket monitor can tell."""
-        self._read_monitor()
-        seen, where = self._seen_events, self.endpoint
-        if zmq.EVENT_HANDSHAKE_FAILED_AUTH in seen:
-            return DaemonUnavailable(
-                f"the impasto daemon at {where} refused this client's CurveZMQ key: add the "
-                "public key of IMPASTO_CURVE_CLIENT_KEY to the daemon's --curve-allowed-keys "
-                "folder")
-        if seen & {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}:
-            if self._curve:
-                why = ("IMPASTO_CURVE_SERVER_KEY is probably not this daemon's public key, or the "
-                       "daemon does not use CurveZMQ")
-            else:
-                why = ("the daemon probably requires CurveZMQ: set IMPASTO_CURVE_CLIENT_KEY and "
-                       "IMPASTO_CURVE_SERVER_KEY")
-            return DaemonUnavailable(f"the ZeroMQ handshake with {where} failed: {why}")
-        if zmq.EVENT_HANDSHAKE_SUCCEEDED in seen:
-            return DaemonUnavailable(
-                f"the impasto daemon at {where} is connected but did not answer within "
-                f"{waited:.1f} s: it is probably hung or overloaded (see its log, or restart it)")
-        if zmq.EVENT_CONNECTED in seen:
-            return DaemonUnavailable(
-                f"something at {where} accepts connections but did not complete the ZeroMQ "
-                f"handshake within {waited:.1f} s: a hung or stopped daemon, or another program "
-                "on that port" + (" (or a CurveZMQ key mismatch)" if self._curve else ""))
-        return DaemonUnavailable(
-            f"no impasto daemon is listening at {where} "
-            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)")
-
-    def _read_monitor(self) -> None:
-        while True:
-            try:
-                event = recv_monitor_message(self._monitor, zmq.NOBLOCK)
-            except zmq.Again:
-                return
-            except zmq.ZMQError:  # the monitor is gone (socket closing)
-                return
-            self._seen_events.add(int(event["event"]))
 
     def _admin_token(self) -> str | None:
         """The daemon's token for a loopback TCP endpoint (proof of being its user), if this
@@ -414,11 +273,11 @@ class Client:
     def _send(self, header: dict[str, Any], frames: Sequence[Any], timeout: float | None) -> None:
         t = self.timeout if timeout is None else timeout
         if not self._sock.poll(int(t * 1000), zmq.POLLOUT):
-            raise self._unavailable(t)
+            raise self._watch.unavailable(t)
         try:
             self._sock.send_multipart(P.encode(header, frames), flags=zmq.NOBLOCK, copy=False)
         except zmq.Again:
-            raise self._unavailable(t) from None
+            raise self._watch.unavailable(t) from None
 
     def _recv(self, timeout: float) -> Event | None:
         """One message within ``timeout`` s (pongs count as life: they are read for the states
@@ -500,7 +359,7 @@ class Client:
         while True:
             now = time.monotonic()
             if deadline is not None and now >= deadline:
-                raise self._unavailable(timeout or 0.0)
+                raise self._watch.unavailable(timeout or 0.0)
             if job_deadline is not None and now >= job_deadline:
                 raise TimeoutError("the job did not finish in time")
             self._keepalive(check_alive=deadline is None)
@@ -548,3 +407,7 @@ class Client:
         except P.ProtocolError as exc:
             if exc.code != P.BAD_FRAMES:  # frames are checked above, not passed here
                 raise DaemonError(exc.code, exc.message, header["id"]) from None
+
+
+__all__ = ["Client", "DaemonError", "DaemonUnavailable", "Event", "JobCancelled", "Style",
+           "new_id"]

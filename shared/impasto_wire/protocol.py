@@ -15,11 +15,41 @@ import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Union
+from typing import Any
 
 import msgpack
 
 from . import limits as L
+from .errors import (
+    BAD_FRAMES,
+    BAD_HEADER,
+    BAD_IMAGE,
+    BAD_REQUEST,
+    BAD_VERSION,
+    BUSY,
+    DIVERGED,
+    ERROR_CODES,
+    FORBIDDEN,
+    ID_IN_USE,
+    INTERNAL,
+    OOM,
+    SHUTTING_DOWN,
+    TOO_LARGE,
+    UNKNOWN_JOB,
+    UNKNOWN_TYPE,
+    UNSUPPORTED_FORMAT,
+    ProtocolError,
+)
+from .images import (
+    DTYPES,
+    ENCODINGS,
+    AnyImage,
+    EncodedImage,
+    Image,
+    image_from_dict,
+    is_int,
+    parse_image,
+)
 from .progress import SCHEMA as PROGRESS_SCHEMA
 
 #: 2: one ProgressEvent in progress headers; job ids bound to their client; ping/pong carry
@@ -63,37 +93,6 @@ REPLY_TYPES = frozenset(MessageType) - REQUEST_TYPES
 #: a job's stream ends with exactly one of these
 TERMINAL_TYPES = frozenset({_M.RESULT, _M.ERROR, _M.CANCELLED})
 
-# --- error codes (stable, machine-readable; the message is for people) ---
-BAD_VERSION = "bad_version"  # header.v differs from PROTOCOL_VERSION
-BAD_HEADER = "bad_header"  # not a msgpack map, truncated, wrong field types (a pickle lands here)
-UNKNOWN_TYPE = "unknown_type"
-BAD_REQUEST = "bad_request"  # well-formed but meaningless: bad settings, unknown field
-BAD_FRAMES = "bad_frames"  # frame count or a frame length disagrees with the header
-TOO_LARGE = "too_large"  # over a limit (pixels, bytes, styles, layers, iterations, bombs)
-BAD_IMAGE = "bad_image"  # an encoded style image that cannot be decoded
-UNSUPPORTED_FORMAT = "unsupported_format"  # an encoding outside the allow-list
-UNKNOWN_JOB = "unknown_job"
-BUSY = "busy"  # queue full, or the queued requests hold too many bytes
-FORBIDDEN = "forbidden"  # stop, status details or others' jobs without proof of the same user
-ID_IN_USE = "id_in_use"  # another request (or another client) already used this job id
-SHUTTING_DOWN = "shutting_down"
-OOM = "oom"  # device out of memory; the message suggests a smaller size
-DIVERGED = "diverged"
-INTERNAL = "internal"
-
-ERROR_CODES = frozenset(
-    {
-        BAD_VERSION, BAD_HEADER, UNKNOWN_TYPE, BAD_REQUEST, BAD_FRAMES, TOO_LARGE, BAD_IMAGE,
-        UNSUPPORTED_FORMAT, UNKNOWN_JOB, BUSY, FORBIDDEN, ID_IN_USE, SHUTTING_DOWN, OOM, DIVERGED,
-        INTERNAL,
-    }
-)
-
-#: pixel dtypes on the wire -> bytes per channel
-DTYPES = {"u8": 1}
-#: encodings a style image may use; the daemon decodes them (Pillow, allow-list)
-ENCODINGS = ("png", "jpeg", "webp", "tiff", "bmp")
-
 MAX_ID_LENGTH = L.MAX_ID_LENGTH
 MAX_PREVIEW_SIZE = L.MAX_PREVIEW_SIZE
 #: job ids one ping may ask about
@@ -133,96 +132,6 @@ class Limits:
         return self.max_layers + self.max_styles + 1
 
 
-class ProtocolError(Exception):
-    """A message was refused; ``code`` is one of ERROR_CODES, ``job_id`` the id when known."""
-
-    def __init__(self, code: str, message: str, job_id: str = "") -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.job_id = job_id
-
-    def __str__(self) -> str:
-        return f"{self.code}: {self.message}"
-
-
-# --- image descriptions ---
-
-
-@dataclass(frozen=True)
-class Image:
-    """Raw pixels: ``height * width * channels`` bytes, row-major, interleaved (HxWxC)."""
-
-    width: int
-    height: int
-    channels: int
-    dtype: str = "u8"
-
-    @property
-    def nbytes(self) -> int:
-        return self.width * self.height * self.channels * DTYPES[self.dtype]
-
-    @property
-    def shape(self) -> tuple[int, int, int]:
-        return (self.height, self.width, self.channels)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"width": self.width, "height": self.height, "channels": self.channels,
-                "dtype": self.dtype}
-
-
-@dataclass(frozen=True)
-class EncodedImage:
-    """An encoded file (PNG, JPEG, ...) in one frame of ``nbytes`` bytes; the daemon decodes it."""
-
-    encoding: str
-    nbytes: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"encoding": self.encoding, "bytes": self.nbytes}
-
-
-AnyImage = Union[Image, EncodedImage]
-
-
-def parse_image(d: Any, limits: Limits | None = None, *, encoded_ok: bool = False,
-                what: str = "image") -> AnyImage:
-    """Validate one image description from a header; raises ProtocolError."""
-    if not isinstance(d, dict):
-        raise ProtocolError(BAD_HEADER, f"{what} description must be a map")
-    if "encoding" in d:
-        if not encoded_ok:
-            raise ProtocolError(BAD_REQUEST, f"{what} must be raw pixels, not encoded")
-        enc, n = d.get("encoding"), d.get("bytes")
-        if not isinstance(enc, str) or not _is_int(n):
-            raise ProtocolError(BAD_HEADER, f"{what}: 'encoding' must be a string, 'bytes' an int")
-        if enc not in ENCODINGS:
-            raise ProtocolError(
-                UNSUPPORTED_FORMAT, f"{what}: encoding {enc!r} is not one of {', '.join(ENCODINGS)}"
-            )
-        if n < 1 or (limits is not None and n > limits.max_message_bytes):
-            raise ProtocolError(TOO_LARGE, f"{what}: {n} encoded bytes is out of range")
-        return EncodedImage(enc, n)
-    w, h, c, dt = d.get("width"), d.get("height"), d.get("channels"), d.get("dtype", "u8")
-    if not (_is_int(w) and _is_int(h) and _is_int(c)) or not isinstance(dt, str):
-        raise ProtocolError(BAD_HEADER, f"{what} needs int width, height, channels and a dtype")
-    if dt not in DTYPES:
-        raise ProtocolError(BAD_REQUEST, f"{what}: dtype {dt!r} is not one of {sorted(DTYPES)}")
-    if w < 1 or h < 1 or not 1 <= c <= 4:
-        raise ProtocolError(BAD_REQUEST, f"{what}: {w}x{h} with {c} channels is not an image")
-    if limits is not None and w * h > limits.max_pixels:
-        raise ProtocolError(
-            TOO_LARGE,
-            f"{what}: {w}x{h} = {w * h} pixels exceeds the limit of {limits.max_pixels} pixels",
-        )
-    return Image(w, h, c, dt)
-
-
-def image_from_dict(d: Mapping[str, Any]) -> AnyImage:
-    """Trusting inverse of ``to_dict`` (for replies already validated by ``decode``)."""
-    if "encoding" in d:
-        return EncodedImage(d["encoding"], d["bytes"])
-    return Image(d["width"], d["height"], d["channels"], d.get("dtype", "u8"))
 
 
 # --- header schemas ---
@@ -263,10 +172,6 @@ _SCHEMAS: dict[MessageType, dict[str, tuple[tuple, bool]]] = {
     _M.PONG: {"jobs": ((dict,), False)},
     _M.ECHOED: {"images": ((list,), True)},
 }
-
-
-def _is_int(x: Any) -> bool:
-    return isinstance(x, int) and not isinstance(x, bool)
 
 
 def _type_ok(value: Any, types: tuple) -> bool:
@@ -385,7 +290,7 @@ def decode(parts: Sequence[Any], limits: Limits | None = None, *,
     msg_id = header.get("id")
     job_id = msg_id if isinstance(msg_id, str) and len(msg_id) <= MAX_ID_LENGTH else ""
     v = header.get("v")
-    if not _is_int(v):
+    if not is_int(v):
         raise ProtocolError(BAD_HEADER, "header lacks an integer protocol version 'v'", job_id)
     if v != PROTOCOL_VERSION:
         raise ProtocolError(
@@ -483,7 +388,7 @@ def _check_settings_limits(settings: dict[str, Any], lim: Limits) -> None:
         if not isinstance(k, str):
             raise ProtocolError(BAD_HEADER, "settings keys must be strings")
     it = settings.get("iterations")
-    if it is not None and _is_int(it) and it > lim.max_iterations:
+    if it is not None and is_int(it) and it > lim.max_iterations:
         raise ProtocolError(TOO_LARGE,
                             f"iterations={it} exceeds the limit of {lim.max_iterations}")
 
@@ -502,3 +407,14 @@ def _check_frames(frames: list[memoryview], sizes: list[int], lim: Limits | None
     if lim is not None and total > lim.max_message_bytes:
         raise ProtocolError(TOO_LARGE, f"message of {total} bytes exceeds the limit of "
                             f"{lim.max_message_bytes}", job_id)
+
+
+__all__ = [  # the error codes and image descriptions are re-exported: both ends say P.<name>
+    "BAD_FRAMES", "BAD_HEADER", "BAD_IMAGE", "BAD_REQUEST", "BAD_VERSION", "BUSY", "DIVERGED",
+    "DTYPES", "ENCODINGS", "ERROR_CODES", "FORBIDDEN", "ID_IN_USE", "INTERNAL", "MAX_ID_LENGTH",
+    "MAX_PING_JOBS", "MAX_PREVIEW_SIZE", "OOM", "PROTOCOL_VERSION", "REPLY_TYPES",
+    "REQUEST_TYPES", "SHUTTING_DOWN", "TERMINAL_TYPES", "TOO_LARGE", "UNKNOWN_JOB",
+    "UNKNOWN_TYPE", "UNSUPPORTED_FORMAT", "AnyImage", "EncodedImage", "Image", "Limits",
+    "Message", "MessageType", "ProtocolError", "check_id", "decode", "encode", "error_header",
+    "image_from_dict", "make_header", "pack_header", "parse_image",
+]
