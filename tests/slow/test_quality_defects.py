@@ -6,13 +6,19 @@ benchmarks/quality_metrics.py, whose own tests prove it rises on a defective pic
 stay under a limit measured on the engine of the commit named in MEASURED_ON, with margin; and
 the style must still be taken, so that an engine that returns the photo cannot pass.
 
-When the engine gets better, re-measure and tighten the limits:
+When the engine gets better, re-measure the spread and tighten the limits:
 
-    python tests/slow/test_quality_defects.py     # prints each pair's figures
+    python tests/slow/test_quality_defects.py --spread   # prints each run and the limits
+
+The limits must hold on any x86 CPU: the arithmetic differs between machines (fp32, AVX512-BF16,
+AMX bf16) and a few dozen L-BFGS steps amplify each rounding, so one machine's figures are not a
+limit. The spread is measured across fp32 and bf16 and across inputs perturbed by one level (the
+seed has no effect on a start from the photo), and each limit is set from its worst run.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -31,36 +37,32 @@ from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
 
 SIZE = 64
 ITERATIONS = 40
-MEASURED_ON = "6a43a0a"  # the start in the style's colours; re-measured as the rule below says
-# Measured then, one thread (speckle, border_frame, clipped, blotches; style_gain):
-# mosaic 0.324, 1.291, 0.010, 0.000; 0.418. star_field 1.276, 1.119, 0.024, 0.000; 0.773.
-# swirl 0.186, 0.798, 0.000, 0.000; 0.631.
-# (At 9870912, started from the photo's own colours: mosaic 0.321, 0.771, 0.016, 0.000;
-# 0.367. star_field 3.348, 1.259, 0.013, 0.192; 0.107. swirl 0.199, 1.202, 0.000, 0.000;
-# 0.601. The star field left the cat's light fur grey. The mosaic's frame figure at this size
-# moves with the picture: 1.147 on 6a43a0a's draft, which differed only in the order the
-# style's colour moments were summed; benchmarks/quality.py at 256 px measures frames better,
-# and there they fell, 1.22 -> 1.13 on the mean.)
-# (At d6953b7, with the content at relu4_2 and default smoothing: mosaic 0.322, 1.081, 0.011;
-# 0.376. star_field 3.357, 1.555, 0.020; 0.127. swirl 0.199, 1.360, 0.000; 0.597.)
-# (At ea6687f, which added RangeLoss, before its headroom and the default smoothing: mosaic
-# 0.595, 1.524, 0.032; 0.374. star_field 4.262, 1.833, 0.032; 0.125. swirl 0.316, 1.723,
-# 0.000; 0.609.)
-# (With the mirrored band and before RangeLoss: mosaic 0.417, 1.375, 0.086; 0.364. star_field
-# 3.845, 1.782, 0.035; 0.124. swirl 0.271, 1.966, 0.013; 0.591. The range penalty trades some
-# speckle for clipping, as benchmarks/quality.py measured at 256 px.)
-# (Before the mirrored band, at 555b700: mosaic 0.352, 1.020, 0.075; 0.359. star_field 3.585,
-# 2.843, 0.028; 0.150. swirl 0.225, 1.827, 0.007; 0.592. The band is a quarter of a 64 px
-# picture's side; at 256 px benchmarks/quality.py measured frames lower on all six pairs.)
-# Limits: the ratios x1.3, clipped and blotches +0.02 and x1.3, style_gain x0.7 (a floor:
-# style must be taken)
+#: the commit whose spread (``--spread``, docs/MEASUREMENTS.md) set LIMITS
+MEASURED_ON = "180c1f8"
+DEFECTS = ("speckle", "border_frame", "clipped", "blotches")
+#: inputs perturbed by +-1 level with these seeds (0: the photo as it is)
+PERTURBATIONS = (0, 1, 2, 3)
+
+
+def limits_from(runs: list[dict[str, float]]) -> dict[str, float]:
+    """The rule: the worst run's ratio figures x1.3, fractions (clipped, blotches) +0.02 then
+    x1.3, and the style floor at x0.7 of the least style taken (so a photo returned fails)."""
+    worst = {k: max(r[k] for r in runs) for k in DEFECTS}
+    limits = {k: round(worst[k] * 1.3, 2) for k in ("speckle", "border_frame")}
+    limits |= {k: round((worst[k] + 0.02) * 1.3, 3) for k in ("clipped", "blotches")}
+    limits["style_gain"] = round(min(r["style_gain"] for r in runs) * 0.7, 2)
+    return limits
+
+
+#: ``limits_from`` the spread on MEASURED_ON (fp32 and AMX bf16, one and two threads); the
+#: mosaic's frame keeps the AMD AVX512-BF16 machine's worse 1.291 (docs/MEASUREMENTS.md)
 LIMITS = {
-    "mosaic": {"speckle": 0.43, "border_frame": 1.68, "clipped": 0.039, "blotches": 0.026,
+    "mosaic": {"speckle": 0.43, "border_frame": 1.68, "clipped": 0.049, "blotches": 0.026,
                "style_gain": 0.29},
-    "star_field": {"speckle": 1.66, "border_frame": 1.46, "clipped": 0.058, "blotches": 0.026,
+    "star_field": {"speckle": 1.67, "border_frame": 1.57, "clipped": 0.071, "blotches": 0.026,
                    "style_gain": 0.54},
-    "swirl": {"speckle": 0.25, "border_frame": 1.04, "clipped": 0.026, "blotches": 0.026,
-              "style_gain": 0.44},
+    "swirl": {"speckle": 0.24, "border_frame": 1.81, "clipped": 0.026, "blotches": 0.026,
+              "style_gain": 0.43},
 }
 
 
@@ -73,8 +75,17 @@ def cat_face() -> np.ndarray:
     return np.asarray(face.resize((SIZE, SIZE), Image.LANCZOS))
 
 
-def stylise(engine: StyleEngine, style_name: str) -> tuple[dict[str, float], np.ndarray]:
-    content = cat_face()
+def perturbed(picture: np.ndarray, seed: int) -> np.ndarray:
+    """``picture`` with each value moved by -1, 0 or +1 level (seed 0: unchanged)."""
+    if not seed:
+        return picture
+    noise = np.random.default_rng(seed).integers(-1, 2, picture.shape)
+    return np.clip(picture.astype(int) + noise, 0, 255).astype(np.uint8)
+
+
+def stylise(engine: StyleEngine, style_name: str,
+            perturbation: int = 0) -> tuple[dict[str, float], np.ndarray]:
+    content = perturbed(cat_face(), perturbation)
     style = cover(load_style(style_name), SIZE, SIZE)
     settings = StyleSettings(model="vgg16", size=SIZE, iterations=ITERATIONS)
     out, _ = engine.stylize(content, [style], settings)
@@ -102,7 +113,7 @@ def test_default_pictures_keep_speckle_frames_clipping_and_blotches_down(
     figures, _ = stylise(real_engine, style_name)
     limits = LIMITS[style_name]
     shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
-    for name in ("speckle", "border_frame", "clipped", "blotches"):
+    for name in DEFECTS:
         assert figures[name] <= limits[name], (
             f"{name} {figures[name]:.3f} above its limit {limits[name]} ({shown})")
     assert figures["style_gain"] >= limits["style_gain"], (
@@ -133,6 +144,22 @@ def test_the_strength_control_has_a_middle_even_on_a_flat_grey_photo(real_engine
     assert light_edges > mid_edges > strong_edges, f"edges not falling: {points}"
 
 
+def measure_spread(engine: StyleEngine) -> None:
+    """Each style's figures in fp32 and bf16 on perturbed inputs, and the limits they give."""
+    from impasto_daemon.engine.numerics import ENV_CPU_BF16
+
+    for name in sorted(LIMITS):
+        runs = []
+        for arithmetic in ("0", "1"):
+            os.environ[ENV_CPU_BF16] = arithmetic
+            for seed in PERTURBATIONS:
+                figures, _ = stylise(engine, name, seed)
+                runs.append(figures)
+                shown = " ".join(f"{k}={v:.4f}" for k, v in figures.items())
+                print(f"{name} bf16={arithmetic} perturbation={seed} {shown}", flush=True)
+        print(f"{name} limits {limits_from(runs)}", flush=True)
+
+
 if __name__ == "__main__":
     from impasto_daemon.weights import anchor
 
@@ -141,11 +168,14 @@ if __name__ == "__main__":
         anchor.import_anchor(weights)
     torch.set_num_threads(1)
     engine = StyleEngine(device="cpu", weights=str(weights), models=("vgg16",))
-    for name in sorted(LIMITS):
-        figures, out = stylise(engine, name)
-        print(name, " ".join(f"{k}={v:.4f}" for k, v in figures.items()))
-        if len(sys.argv) > 1:
-            Image.fromarray(out[..., :3]).save(Path(sys.argv[1]) / f"defects_{name}.png")
+    if "--spread" in sys.argv:
+        measure_spread(engine)
+    else:
+        for name in sorted(LIMITS):
+            figures, out = stylise(engine, name)
+            print(name, " ".join(f"{k}={v:.4f}" for k, v in figures.items()))
+            if len(sys.argv) > 1:
+                Image.fromarray(out[..., :3]).save(Path(sys.argv[1]) / f"defects_{name}.png")
 
 
 # -- the harness's own plumbing (random weights, fast) ---------------------------------------
