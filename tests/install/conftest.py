@@ -32,6 +32,12 @@ from install_helpers import (
 )
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "install_slow: ./install.sh from nothing (torch download, minutes, GBs); runs "
+                   "only with IMPASTO_SLOW_INSTALL=1 (benchmarks/slow_install.sh)")
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if HERE in Path(str(item.fspath)).resolve().parents and \

