@@ -3,17 +3,19 @@
 An input's size is checked from its header against the daemon's pixel limit before a single
 pixel is decoded (a small file can hold a huge picture). The result is written to a temporary
 file beside the output, synced, then renamed over it: a full disk or a crash never leaves a
-truncated file where a good one was.
+truncated file where a good one was, and another user's symlink at the output's name is never
+written through (``impasto_wire.safe_files``).
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from impasto_wire import safe_files
 
 from . import exit_codes
 
@@ -37,8 +39,11 @@ def _megapixels(n: int) -> str:
 def _open_header(path: Path) -> Image.Image:
     """Open without decoding. Pillow's own bomb guard is lifted for the open only: the caller
     compares the size with the daemon's limit, which is the one a person can change."""
-    if not path.is_file():
-        raise ImageFileError(f"{path}: no such file")
+    try:
+        if not path.is_file():
+            raise ImageFileError(f"{path}: no such file")
+    except OSError as exc:  # a folder on the way that we may not enter
+        raise ImageFileError(f"{path}: cannot read it: {exc.strerror or exc}") from None
     previous = Image.MAX_IMAGE_PIXELS
     Image.MAX_IMAGE_PIXELS = None
     try:
@@ -102,82 +107,50 @@ def _format_for(path: Path) -> str:
     return fmt
 
 
-def check_writable(path: str | Path) -> None:
+def check_writable(path: str | Path, force: bool = False) -> None:
     """Fail now, before any work, if the result could not be written to ``path`` later.
 
-    Proves it by creating (and removing) a temporary file in the output's folder, which is
-    exactly what ``write_image`` needs.
+    Proves it the way ``write_image`` will write: the output's name is resolved as
+    ``safe_files`` does (another user's symlink is refused unless ``force``) and a temporary
+    file is created (and removed) in its folder.
     """
-    target = Path(os.path.realpath(path))
-    _format_for(target)
-    if target.is_dir():
+    if os.path.isdir(path):
         raise ImageFileError(f"{path}: is a folder; give a file name for the result")
-    folder = target.parent
-    if not folder.is_dir():
-        raise ImageFileError(f"cannot write {path}: the folder {folder} does not exist")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        target = safe_files.resolve_target(path, force)
+        _format_for(target)
+        if not target.parent.is_dir():
+            raise ImageFileError(f"cannot write {path}: the folder {target.parent} does not "
+                                 "exist")
+        safe_files.check_writable(path, force)
+    except safe_files.UnsafeTarget as exc:
+        raise ImageFileError(f"refusing to write the result: {exc}") from None
     except OSError as exc:
-        raise ImageFileError(f"cannot write {path}: {exc.strerror or exc} in {folder}") from None
-    os.close(fd)
-    os.unlink(tmp)
+        raise ImageFileError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def _new_file_mode(target: Path) -> int:
-    """The existing output's mode, else what a plain new file gets under the umask."""
-    try:
-        return os.stat(target).st_mode & 0o7777
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def write_image(path: str | Path, rgba: np.ndarray) -> None:
+def write_image(path: str | Path, rgba: np.ndarray, force: bool = False) -> None:
     """PNG/WebP/TIFF keep the alpha; formats without alpha (JPEG, BMP) get it dropped.
 
-    Atomic: encoded into a temporary file in the same folder, fsync-ed, then renamed over
-    ``path``. On any failure the previous file at ``path`` is untouched and the temporary one
-    is removed.
+    Written by ``safe_files.write_file``: encoded into a new temporary file beside the
+    output, synced, then renamed over ``path``; on any failure the previous file at ``path``
+    is untouched, and a symlink planted by another user is never written through.
     """
-    target = Path(os.path.realpath(path))  # through a symlink, as writing in place would
+    try:
+        target = safe_files.resolve_target(path, force)
+    except safe_files.UnsafeTarget as exc:
+        raise ImageFileError(f"refusing to write the result: {exc}") from None
+    except OSError as exc:
+        raise ImageFileError(f"cannot write {path}: {exc.strerror or exc}") from None
     fmt = _format_for(target)
     image = Image.fromarray(rgba, "RGBA")
     if fmt in ("JPEG", "BMP"):
         image = image.convert("RGB")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise ImageFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _new_file_mode(target))
-        os.replace(tmp, target)
-    except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        if isinstance(exc, (OSError, ValueError, KeyError)):
-            kept = " (the previous file is unchanged)" if target.exists() else ""
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-            raise ImageFileError(f"cannot write {path}: {why}{kept}") from None
-        raise
-    _sync_folder(target.parent)
-
-
-def _sync_folder(folder: Path) -> None:
-    """Make the rename itself durable (best effort: not every system can open a folder)."""
-    try:
-        fd = os.open(str(folder), os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+        safe_files.write_file(path, lambda f: image.save(f, format=fmt), force=force)
+    except safe_files.UnsafeTarget as exc:
+        raise ImageFileError(f"refusing to write the result: {exc}") from None
+    except (OSError, ValueError, KeyError) as exc:
+        kept = " (the previous file is unchanged)" if target.exists() else ""
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise ImageFileError(f"cannot write {path}: {why}{kept}") from None

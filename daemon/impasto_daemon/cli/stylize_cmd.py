@@ -42,6 +42,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("styles", nargs="+", metavar="STYLE", help="style image(s)")
     p.add_argument("-o", "--output", required=True,
                    help="where to write the result (PNG keeps transparency)")
+    p.add_argument("--force", action="store_true",
+                   help="replace a symbolic link at OUTPUT that another user made (or that "
+                        "leads to another user's file) with the result; without it such a "
+                        "link is refused, and it is never written through")
     q = p.add_argument_group("look")
     q.add_argument("--style-weight", type=float, default=DEFAULTS.style_weight,
                    help="how strongly the style is applied (default %(default)g)")
@@ -154,7 +158,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         # before any work: a job whose result cannot be written, or whose inputs are not
         # images, is refused now rather than after minutes of optimisation
-        check_writable(args.output)
+        check_writable(args.output, args.force)
         for path in [args.content, *args.styles]:
             image_size(path)
     except ImageFileError as exc:
@@ -175,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     if result is None:
         return code
     try:
-        write_image(args.output, result)
+        write_image(args.output, result, args.force)
     except ImageFileError as exc:
         bar.fail(f"impasto: {exc}")
         return exc.exit_code

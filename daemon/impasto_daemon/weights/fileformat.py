@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from impasto_wire import safe_files
+
 from .architecture import MODELS, feature_shapes
 from .info import WeightsError
 
@@ -32,9 +34,12 @@ class FileContents:
 
 
 def save_impasto_weights(
-    path: Path, model: str, features: Mapping[str, torch.Tensor], provenance: str
+    path: Path, model: str, features: Mapping[str, torch.Tensor], provenance: str,
+    force: bool = False,
 ) -> None:
-    """Write features in our format, atomically so a crash never leaves half a file behind."""
+    """Write features in our format through ``impasto_wire.safe_files``: atomically, so a crash
+    never leaves half a file behind, under a random temporary name, so a symlink planted at a
+    predictable one cannot redirect the write (issue 19, item 2)."""
     payload = {
         "format": FORMAT,
         "model": model,
@@ -43,9 +48,7 @@ def save_impasto_weights(
     }
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(payload, tmp)
-    tmp.replace(path)
+    safe_files.write_file(path, lambda f: torch.save(payload, f), force=force)
 
 
 GOOD_FILE = (
@@ -91,7 +94,7 @@ def _not_a_torch_file(head: bytes, size: int) -> str | None:
         return "empty (0 bytes)"
     if head.startswith(_ZIP_MAGIC) or head[:1] == bytes([_PICKLE_PROTO]):
         return None
-    if head.startswith(b"\x08") and b"onnx" in head.lower():
+    if _looks_like_onnx(head):
         return "an ONNX model (convert it: impasto import-onnx MODEL.onnx -o vgg16.pth)"
     try:
         text = head.decode("utf-8")
@@ -103,6 +106,18 @@ def _not_a_torch_file(head: bytes, size: int) -> str | None:
         what = "an HTML page (a failed download?)" if html else "a text file"
         return f"{what} of {size} bytes beginning {first!r}"
     return f"an unknown binary file of {size} bytes (beginning {head[:8].hex(' ')})"
+
+
+#: the tags of ModelProto's fields 2-8 (producer_name .. opset_import) that can follow its first,
+#: ir_version: whatever wrote the file (tf2onnx, PyTorch, Keras) starts it this way
+_ONNX_SECOND_FIELD = {0x12, 0x1A, 0x22, 0x28, 0x32, 0x3A, 0x42}
+
+
+def _looks_like_onnx(head: bytes) -> bool:
+    """An ONNX ModelProto begins with ir_version (field 1, a small varint) and another of its
+    fields; the producer's name (PyTorch writes "pytorch") says nothing dependable."""
+    return (len(head) >= 3 and head[0] == 0x08 and 1 <= head[1] <= 32
+            and head[2] in _ONNX_SECOND_FIELD)
 
 
 def _load_failure(exc: BaseException) -> str:

@@ -30,6 +30,7 @@ def import_onnx_vgg(
     *,
     input_convention: str = "caffe",
     provenance: str | None = None,
+    force: bool = False,
 ) -> WeightsInfo:
     """Import the convolutions of `onnx_path` into `out_path`; return what was written.
 
@@ -37,7 +38,8 @@ def import_onnx_vgg(
     (13 / 16). input_convention: "caffe" (Keras/Caffe: BGR 0-255 minus Caffe means, folded
     into the first convolution) or "torchvision" (already RGB 0-1 ImageNet-normalised, as a
     PyTorch export would be; copied unchanged). provenance: the text the label shows after
-    the model name; by default it names the ONNX file and its hash.
+    the model name; by default it names the ONNX file and its hash. force: replace another
+    user's symlink at `out_path` (``impasto_wire.safe_files``; never written through).
     Raises WeightsError (with the reason) for anything that is not a VGG16/VGG19.
     """
     try:
@@ -59,7 +61,7 @@ def import_onnx_vgg(
         f"{input_convention} input convention)"
     )
     out = Path(out_path).expanduser()
-    save_impasto_weights(out, name, features, text)
+    save_impasto_weights(out, name, features, text, force=force)
     return WeightsInfo(
         name, "file", f"{name.upper()} {text}", False, sha256_file(out), str(out.resolve())
     )
