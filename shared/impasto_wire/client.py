@@ -66,6 +66,7 @@ class Client:
         # job id -> when we last heard of it (submitted, an event), until its terminal event
         self._active: dict[str, float] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()  # recent terminal ids (de-duplicate)
+        self._cancelling: set[str] = set()  # ids whose cancel awaits its answer
         self._last_heard = time.monotonic()
         self._last_ping = 0.0
         self._last_tick = time.monotonic()
@@ -154,13 +155,20 @@ class Client:
         self._checked_id(job_id)
         header = P.make_header(MessageType.CANCEL, job_id, token=self._admin_token())
         self._send(header, (), timeout)
-        ev = self._wait(lambda e: e.job_id == job_id and e.type in P.TERMINAL_TYPES,
-                        timeout or max(self.timeout, 10.0))
+        # the answer is the next terminal message about the id, even when the job's own end
+        # already arrived (kept for events()/wait(), or taken): the daemon then answers
+        # unknown_job, which _recv would otherwise drop as a repeat (issue 19, item 14)
+        self._cancelling.add(job_id)
+        try:
+            ev = self._wait(lambda e: e.job_id == job_id and e.type in P.TERMINAL_TYPES,
+                            max(self.timeout, 10.0) if timeout is None else timeout)
+        finally:
+            self._cancelling.discard(job_id)
         if ev.type == MessageType.ERROR and ev.header.get("code") == P.UNKNOWN_JOB:
             return False
         if ev.type == MessageType.ERROR and ev.header.get("code") == P.FORBIDDEN:
             raise DaemonError(P.FORBIDDEN, ev.header.get("message", ""), job_id)
-        if job_id in self._active:
+        if job_id in self._active and not self._terminal_pending(job_id):
             self._pending.append(ev)  # our own job: events()/wait() still see its end
         return ev.type == MessageType.CANCELLED
 
@@ -296,7 +304,7 @@ class Client:
         if msg.type == MessageType.PONG:
             self._job_states(msg.header.get("jobs") or {})
             return self._inbox.popleft() if self._inbox else None
-        if msg.type in P.TERMINAL_TYPES and (
+        if msg.type in P.TERMINAL_TYPES and msg.id not in self._cancelling and (
                 (msg.id in self._ended and msg.id not in self._active)
                 or self._terminal_pending(msg.id)):
             return None  # told again in answer to a ping that crossed the first telling
