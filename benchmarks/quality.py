@@ -52,7 +52,7 @@ STYLES = ("swirl", "star_field", "bold_strokes", "mosaic", "gravel")
 DEFAULT_PAIRS = (("chelsea", "star_field"), ("motorcycle", "swirl"),
                  ("immunohistochemistry", "mosaic"), ("camera", "bold_strokes"),
                  ("coins", "gravel"), ("clock", "swirl"))
-HIGHER_IS_BETTER = {"style_gain", "content_edges"}
+HIGHER_IS_BETTER = qm.HIGHER_IS_BETTER
 FIGURES = (*qm.DEFECTS, *qm.MATCH)
 TIMES = ("seconds", "cpu_seconds", "iterations")
 CELL = 160  # contact-sheet cell, pixels
@@ -334,7 +334,7 @@ def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
                 f = row[name]
                 lines = [f"{name} {f['seconds']:.0f}s {f['iterations']:.0f} it",
                          f"st {f['style_gain']:.2f} ed {f['content_edges']:.2f} "
-                         f"sp {f['speckle']:.1f} fr {f['border_frame']:.1f}"]
+                         f"pk {f['photo_kept']:.2f} sp {f['speckle']:.1f}"]
             for k, text in enumerate(lines):
                 draw.text((x, below + k * text_h), text, fill=(0, 0, 0), font=font)
         y += height

@@ -18,6 +18,13 @@ Match (the judge): ``style_distance`` (colour histogram + Gram of a fixed orient
 statistics to the style's the result went) and ``content_edges`` (edge-map correlation with
 the content).
 
+Photo kept (higher is better; ~1 for a light glaze, ~0 for a takeover): ``layout_kept`` (the
+structural similarity of the coarse grey picture), ``strong_edges_kept`` (the share of the
+photo's strongest edges still there, less the share of edges anywhere else) and
+``photo_kept`` (their geometric mean, so that losing either the layout or the photo's
+outlines fails it). Edge correlation alone is fooled by a style whose own edges fall where
+the photo's were; these are not.
+
 All of them together: ``measure(result, content, style) -> dict``.
 """
 
@@ -38,6 +45,12 @@ BLOTCH_CHROMA = 16.0  # chroma magnitude (Cb, Cr in 0-255 levels) below which a 
 HIST_BINS = 8  # per channel, for the joint RGB histogram
 FILTER_SIGMAS = (1.0, 2.0, 4.0)  # Gaussian-derivative scales of the texture filter bank
 EDGE_SIGMA = 1.5  # blur before the Sobel edges of content_edges
+LAYOUT_CELLS = 32  # long side of the coarse grey picture layout_kept compares
+SSIM_SIGMA = 1.5  # Gaussian window of the structural similarity, in coarse cells
+STRONG_SHARE = 0.1  # the photo's strongest edges: this share of its pixels
+WEAK_SHARE = 0.5  # pixels whose photo edge is below this quantile give the chance level
+EDGE_KEPT = 0.5  # an edge is kept where the result's reaches this share of the strong ones
+EDGE_FLOOR = 1.0  # 0-255 levels a pixel: a photo whose strong edges are weaker has none
 
 # -- pixel helpers ---------------------------------------------------------------------------
 
@@ -316,10 +329,68 @@ def content_edges(result: np.ndarray, content: np.ndarray, style: np.ndarray) ->
     return float(a @ b / max(np.sqrt((a @ a) * (b @ b)), 1e-12))
 
 
+def coarse_grey(pixels: np.ndarray, cells: int = LAYOUT_CELLS) -> np.ndarray:
+    """Luminance shrunk (antialiased) to ``cells`` on the long side: the picture's layout."""
+    lum = ycbcr(as_rgb(pixels))[..., 0]
+    factor = min(1.0, cells / max(lum.shape))
+    return resample(lum, max(1, round(lum.shape[0] * factor)), max(1, round(lum.shape[1] * factor)))
+
+
+def ssim(a: np.ndarray, b: np.ndarray, sigma: float = SSIM_SIGMA) -> float:
+    """Mean structural similarity (Wang et al. 2004) of two grey pictures in 0-255, Gaussian
+    window of ``sigma`` pixels: 1 = the same, ~0 = unrelated."""
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    mu_a, mu_b = gaussian_blur(a, sigma), gaussian_blur(b, sigma)
+    var_a = gaussian_blur(a * a, sigma) - mu_a**2
+    var_b = gaussian_blur(b * b, sigma) - mu_b**2
+    cov = gaussian_blur(a * b, sigma) - mu_a * mu_b
+    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
+             / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)))
+    return float(index.mean())
+
+
+def layout_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
+    """``ssim`` of the result's and the photo's ``coarse_grey``: the photo's large light and
+    dark areas still where they were. Falls when the style's own layout (a disc, an empty
+    black field) replaces the photo's; a light glaze keeps it near 1."""
+    return ssim(coarse_grey(result), coarse_grey(content))
+
+
+def strong_edges_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
+    """How much the photo's strongest edges still stand out in the result: on the photo's top
+    STRONG_SHARE of ``edge_map``, the share of pixels where the result's edge reaches
+    EDGE_KEPT of that edge threshold, less the same share on the pixels where the photo had
+    hardly an edge (below its WEAK_SHARE quantile), which is what a texture reaches anywhere.
+    1 = every strong edge kept on a calm picture, ~0 = no more there than elsewhere (the style
+    took over, or a blurred photo's edges are too weak). 1 for a photo without edges."""
+    photo, out = edge_map(content), edge_map(result)
+    threshold = float(np.quantile(photo, 1 - STRONG_SHARE))
+    if threshold < EDGE_FLOOR:
+        return 1.0
+    bar = EDGE_KEPT * threshold
+    weak = photo < np.quantile(photo, WEAK_SHARE)
+    chance = float(np.mean(out[weak] >= bar)) if weak.any() else 0.0
+    return float(np.mean(out[photo >= threshold] >= bar)) - chance
+
+
+def photo_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
+    """sqrt(layout_kept x strong_edges_kept), each floored at 0: near 0 when either the
+    photo's layout or its outlines are gone, whatever the other says."""
+    return _kept(layout_kept(result, content, style), strong_edges_kept(result, content, style))
+
+
+def _kept(layout: float, edges: float) -> float:
+    return math.sqrt(max(layout, 0.0) * max(edges, 0.0))
+
+
 DEFECTS = {"speckle": speckle, "border_frame": border_frame, "clipped": clipped,
            "blotches": blotches}
 MATCH = {"style_distance": style_distance, "style_gain": style_gain,
-         "content_edges": content_edges}
+         "content_edges": content_edges, "layout_kept": layout_kept,
+         "strong_edges_kept": strong_edges_kept, "photo_kept": photo_kept}
+#: the figures where higher is better (all others: lower is better)
+HIGHER_IS_BETTER = frozenset({"style_gain", "content_edges", "layout_kept",
+                              "strong_edges_kept", "photo_kept"})
 
 
 def measure(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> dict[str, float]:
@@ -332,4 +403,7 @@ def measure(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> dict[
     figures["style_distance"] = after
     figures["style_gain"] = 1 - after / max(before, 1e-12)
     figures["content_edges"] = content_edges(result, content, style)
+    figures["layout_kept"] = layout_kept(result, content, style)
+    figures["strong_edges_kept"] = strong_edges_kept(result, content, style)
+    figures["photo_kept"] = _kept(figures["layout_kept"], figures["strong_edges_kept"])
     return figures

@@ -151,3 +151,87 @@ def test_resample_averages_when_shrinking():
     checker = (np.indices((64, 64)).sum(0) % 2 * 255).astype(np.float64)
     small = qm.resample(checker, 16, 16)
     assert np.allclose(small, 127.5, atol=1.0)  # an antialiased shrink, not every 4th pixel
+
+
+# -- photo kept: a takeover fails it, a glaze does not ---------------------------------------
+
+
+def _cat(side: int = 64) -> np.ndarray:
+    """The cat photo (tests/data/chelsea.png), centre square, ``side`` px."""
+    from PIL import Image
+
+    cat = Image.open(Path(__file__).parents[1] / "data" / "chelsea.png").convert("RGB")
+    s = min(cat.size)
+    left = (cat.width - s) // 2
+    return np.asarray(cat.crop((left, 0, left + s, s)).resize((side, side), Image.LANCZOS))
+
+
+def _painted_style(name: str, side: int = 64) -> np.ndarray:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "data"))
+    import quality_styles
+
+    return qm.resample(qm.as_rgb(quality_styles.STYLES[name]()), side, side).astype(np.uint8)
+
+
+def _glaze(photo: np.ndarray, style: np.ndarray, share: float) -> np.ndarray:
+    return ((1 - share) * photo + share * qm.as_rgb(style)).astype(np.uint8)
+
+
+def _style_colours_over_blurred(photo: np.ndarray, style: np.ndarray, sigma: float) -> np.ndarray:
+    """The photo blurred, then every pixel replaced by the style's pixel of the same luminance
+    rank: the style's colours exactly, the photo's layout only as a blur (a takeover that
+    keeps a ghost of the photo)."""
+    blurred = qm.gaussian_blur(qm.as_rgb(photo), sigma)
+    order = np.argsort(qm.ycbcr(blurred)[..., 0].ravel(), kind="stable")
+    colours = qm.as_rgb(style).reshape(-1, 3)
+    by_luminance = colours[np.argsort(qm.ycbcr(colours[None])[0, :, 0], kind="stable")]
+    out = np.empty_like(colours)
+    out[order] = by_luminance
+    return out.reshape(photo.shape).astype(np.uint8)
+
+
+@pytest.mark.parametrize("style_name", ["glowing_disc", "dark_void", "star_field", "mosaic"])
+def test_photo_kept_falls_when_the_style_takes_over(style_name):
+    photo, style = _cat(), _painted_style(style_name)
+    glaze = qm.measure(_glaze(photo, style, 0.2), photo, style)
+    takeover = qm.measure(style, photo, style)
+    ghost = qm.measure(_style_colours_over_blurred(photo, style, 3.0), photo, style)
+    assert qm.measure(photo, photo, style)["photo_kept"] == pytest.approx(1.0)
+    assert glaze["photo_kept"] > 0.7, glaze
+    assert takeover["photo_kept"] < 0.15, takeover
+    # a blurred ghost of the photo in the style's colours keeps at most about half of it (the
+    # mosaic's many tones keep most of the blurred layout: 0.49 against the glaze's 0.92)
+    assert ghost["photo_kept"] < 0.6 * glaze["photo_kept"], (ghost, glaze)
+    for name in ("layout_kept", "strong_edges_kept"):  # each part falls on its own too
+        assert takeover[name] < 0.2 and glaze[name] > 0.8, (name, takeover, glaze)
+
+
+def test_photo_kept_falls_for_the_disc_over_a_blurred_photo():
+    """The issue's espresso cup: a red disc with vessel lines, the photo only a shadow in it."""
+    photo, style = _cat(), _painted_style("glowing_disc")
+    ghost = _style_colours_over_blurred(photo, style, 3.0)
+    assert qm.photo_kept(ghost, photo, style) < 0.3
+
+
+def test_photo_kept_is_not_fooled_by_a_busy_texture():
+    # a texture's edges are everywhere, so they also fall on the photo's: that is no keeping
+    photo, style = _cat(), _texture()
+    assert qm.content_edges(style, photo, style) < 0.1
+    assert qm.strong_edges_kept(style, photo, style) < 0.1
+    assert qm.photo_kept(style, photo, style) < 0.15
+    assert qm.photo_kept(_glaze(photo, style, 0.2), photo, style) > 0.6
+
+
+def test_layout_kept_is_the_structural_similarity_of_the_coarse_picture():
+    photo = _cat()
+    assert qm.layout_kept(photo, photo, photo) == pytest.approx(1.0)
+    flipped = photo[::-1]
+    assert qm.layout_kept(flipped, photo, photo) < 0.5
+    rng = np.random.default_rng(6)
+    grainy = _add(photo, rng.normal(0, 20, photo.shape))  # fine grain: the layout is kept
+    assert qm.layout_kept(grainy, photo, photo) > 0.9
+
+
+def test_a_photo_without_edges_has_none_to_lose():
+    flat = np.full((64, 64, 3), 128, np.uint8)
+    assert qm.strong_edges_kept(_texture(), flat, _texture()) == 1.0
