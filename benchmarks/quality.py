@@ -223,10 +223,18 @@ def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
     weight (its default point included), sorted by content_edges."""
     content = fit(load_photo(photo), settings.size or 256)
     style = cover(load_style(style_name), *content.shape[:2])
+    return {"photo": photo, "style": style_name,
+            **run_pictures(engine, reference, settings, content, style, strengths)}
+
+
+def run_pictures(engine: StyleEngine, reference: Reference, settings: StyleSettings,
+                 content: np.ndarray, style: np.ndarray,
+                 strengths: tuple[float, ...] = ()) -> dict[str, Any]:
+    """``run_pair`` on pictures already fitted (``fit``, ``cover``): any harness's pairs."""
     (out, stats), ours_t = timed(lambda: engine.stylize(content, [style], settings))
     ours = np.ascontiguousarray(out[..., :3])
     ref, ref_t, ref_calls = reference.run(content, style, ours_t[reference.clock])
-    row: dict[str, Any] = {"photo": photo, "style": style_name, "size": list(content.shape[:2])}
+    row: dict[str, Any] = {"size": list(content.shape[:2])}
     for side, pixels, times, iters in (("reference", ref, ref_t, ref_calls),
                                        ("impasto", ours, ours_t, stats.iterations)):
         row[side] = {**qm.measure(pixels, content, style), **times, "iterations": iters}
@@ -246,7 +254,8 @@ def run_pair(engine: StyleEngine, reference: Reference, settings: StyleSettings,
 
 def _curve_point(weight: float, figures: dict[str, float]) -> dict[str, float]:
     return {"style_weight": weight, "style_gain": figures["style_gain"],
-            "content_edges": figures["content_edges"], "seconds": figures["seconds"]}
+            "content_edges": figures["content_edges"], "photo_kept": figures["photo_kept"],
+            "seconds": figures["seconds"]}
 
 
 def style_at_edges(curve: list[dict[str, float]], edges: float) -> float | None:
