@@ -33,6 +33,8 @@ EXIT_ALREADY_RUNNING = 3
 EXIT_WEIGHTS = 4  # same number as the CLI's exit code for missing weights
 
 LINGER_MS = 500
+RECEIVE_QUEUE = 2  # messages per connection waiting to be read
+HEARTBEAT_MS = 1000  # ZeroMQ pings each connection; see _no_takeover
 
 
 @dataclass
@@ -119,8 +121,11 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
     sock = ctx.socket(zmq.ROUTER)
     sock.setsockopt(zmq.LINGER, LINGER_MS)
     sock.setsockopt(zmq.ROUTER_MANDATORY, 1)  # sending to a vanished client raises: cancel its job
-    sock.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a reconnecting client keeps its identity
+    _no_takeover(sock, config.client_timeout)
     sock.setsockopt(zmq.MAXMSGSIZE, config.limits.max_message_bytes)
+    # ZeroMQ stops reading from a connection whose queue holds this many requests, so a sender
+    # that is ahead waits in its own memory, not ours (issue 19, item 10)
+    sock.setsockopt(zmq.RCVHWM, RECEIVE_QUEUE)
     try:
         if config.curve is not None:
             curve = CurveServer(ctx, config.curve)
@@ -191,6 +196,17 @@ def _serve(config: DaemonConfig, endpoint: str, claim: EndpointClaim) -> int:
             admin_token.remove_token(*token)
     log.info("impasto-daemon stopped")
     return EXIT_OK
+
+
+def _no_takeover(sock: zmq.Socket, client_timeout: float) -> None:
+    """A job's messages go only to the connection that submitted it: a second connection
+    presenting a routing id already connected is refused (ROUTER_HANDOVER would give it the
+    job's progress and result, whoever opened it: issue 19, item 8). ZeroMQ heartbeats close a
+    dead connection, so a client that really reconnects gets its id back, after the silent
+    client's jobs were cancelled with a reason it can still ask for."""
+    sock.setsockopt(zmq.ROUTER_HANDOVER, 0)
+    sock.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_MS)
+    sock.setsockopt(zmq.HEARTBEAT_TIMEOUT, int((client_timeout + 5.0) * 1000))
 
 
 def _bind(sock: zmq.Socket, endpoint: str) -> str:

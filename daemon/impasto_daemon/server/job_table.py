@@ -139,19 +139,35 @@ class JobTable:
                     f"job {job_id} already ran and its result is no longer kept; use a new id"))
             return ClaimResult(Claim.NEW)
 
+    def busy_for_new(self, job_id: str, nbytes: int) -> str | None:
+        """Why a request of ``nbytes`` for an id this table has never seen cannot be queued
+        now, else None: checked from the sizes before the request is hashed or built, so a
+        burst of large requests is refused as fast as it arrives (issue 19, item 10). A retry of
+        a known id goes on to ``claim`` (it may be a duplicate or get its outcome again)."""
+        with self._lock:
+            if job_id in self._live or job_id in self._tombstones \
+                    or self._outcomes.peek(job_id) is not None:
+                return None
+            return self._busy(nbytes)
+
+    def _busy(self, nbytes: int) -> str | None:
+        lim = self.limits
+        if len(self._queue) >= lim.max_queue:
+            return f"the queue is full ({lim.max_queue} jobs); try again later"
+        if self._live and self._held_bytes + nbytes > lim.max_queued_bytes:
+            return (f"the daemon already holds {_mb(self._held_bytes)} of queued requests and "
+                    f"this one adds {_mb(nbytes)}, over its limit of "
+                    f"{_mb(lim.max_queued_bytes)}; try again when a job has finished")
+        return None
+
     def submit(self, job: Job) -> int:
         """Queue ``job``; returns how many jobs are ahead of it. Raises Busy."""
-        lim = self.limits
         with self._lock:
             if job.id in self._live:  # claim() and submit() both run on the socket thread
                 raise AssertionError(f"job {job.id} submitted twice")
-            if len(self._queue) >= lim.max_queue:
-                raise Busy(f"the queue is full ({lim.max_queue} jobs); try again later")
-            if self._live and self._held_bytes + job.nbytes > lim.max_queued_bytes:
-                raise Busy(
-                    f"the daemon already holds {_mb(self._held_bytes)} of queued requests and "
-                    f"this one adds {_mb(job.nbytes)}, over its limit of "
-                    f"{_mb(lim.max_queued_bytes)}; try again when a job has finished")
+            busy = self._busy(job.nbytes)
+            if busy is not None:
+                raise Busy(busy)
             self._tombstones.pop(job.id, None)
             self._live[job.id] = job
             self._queue.append(job)

@@ -210,6 +210,10 @@ class Router:
         if self.stopping:
             self._send(identity, P.error_header(job_id, P.SHUTTING_DOWN, "the daemon is stopping"))
             return
+        busy = self.table.busy_for_new(job_id, sum(len(f) for f in msg.frames))
+        if busy is not None:  # before hashing: a burst is refused as fast as it arrives
+            self._send(identity, P.error_header(job_id, P.BUSY, busy))
+            return
         digest = request_digest(msg)
         claim = self.table.claim(job_id, who, digest)
         if claim.kind is Claim.DUPLICATE:  # a retry: the job runs once
