@@ -532,7 +532,7 @@ fetch_weights() {
         [[ -n "$MODELS" ]] || configure_model vgg19 torchvision
         return 0
     fi
-    local out rc=0 line report model source
+    local out rc=0 report model source
     declare -A got=()
     # torch hub's folder (torch.hub.get_dir()): created here so --uninstall can remove it if empty
     make_dir "${TORCH_HOME:-${XDG_CACHE_HOME:-$HOME/.cache}/torch}/hub/checkpoints"

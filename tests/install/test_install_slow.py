@@ -1,7 +1,7 @@
 """The slow install tier: the README's two commands on a fresh machine, with nothing stood in.
 
 A copy of the checkout (as a fresh clone), an empty HOME, no torch anywhere beforehand, no
-NVIDIA GPU, no answer on standard input: ``./install.sh`` exactly as the README writes it
+NVIDIA GPU, standard input closed: ``./install.sh`` exactly as the README writes it
 creates its venv, chooses torch (PyPI's default where torch's CPU index cannot be reached),
 installs it, sets up the real ImageNet VGG16 and the configuration; then the README's
 ``impasto stylize`` line paints a picture with those real weights. A second run reuses all of
@@ -50,8 +50,9 @@ def _readme_commands(readme: Path) -> list[str]:
 
 
 def _run(line: str, cwd: Path, env: dict[str, str], timeout: float) -> tuple:
+    """``line`` in bash with standard input closed: no answer can come (as from cron or CI)."""
     t0 = time.monotonic()
-    proc = subprocess.run(["bash", "-c", line], cwd=str(cwd), env=env, stdin=subprocess.DEVNULL,
+    proc = subprocess.run(["bash", "-c", f"exec 0<&-\n{line}"], cwd=str(cwd), env=env,
                           capture_output=True, text=True, timeout=timeout)
     return proc, time.monotonic() - t0
 
