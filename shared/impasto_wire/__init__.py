@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .client import Client
-    from .client_errors import DaemonError, DaemonUnavailable, JobCancelled
+    from .client_errors import DaemonError, DaemonNotProven, DaemonUnavailable, JobCancelled
     from .endpoints import discover_endpoint
     from .events import Event, Style, new_id
     from .launcher import ensure_daemon
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 _WHERE = {
     "Client": "client", "DaemonError": "client_errors", "DaemonUnavailable": "client_errors",
+    "DaemonNotProven": "client_errors",
     "JobCancelled": "client_errors", "Event": "events", "Style": "events", "new_id": "events",
     "discover_endpoint": "endpoints", "ensure_daemon": "launcher",
     "PROTOCOL_VERSION": "protocol", "EncodedImage": "protocol", "Image": "protocol",
@@ -28,7 +29,8 @@ _WHERE = {
 }
 
 __all__ = [
-    "PROTOCOL_VERSION", "Client", "DaemonError", "DaemonUnavailable", "EncodedImage", "Event",
+    "PROTOCOL_VERSION", "Client", "DaemonError", "DaemonNotProven", "DaemonUnavailable",
+    "EncodedImage", "Event",
     "Image", "JobCancelled", "Limits", "ProtocolError", "Style", "discover_endpoint",
     "ensure_daemon", "new_id",
 ]

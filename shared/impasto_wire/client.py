@@ -25,9 +25,10 @@ import zmq
 
 from . import protocol as P
 from .admin_token import read_token
-from .client_errors import DaemonError, DaemonUnavailable, JobCancelled
+from .client_errors import DaemonError, DaemonNotProven, DaemonUnavailable, JobCancelled
 from .connection_watch import ConnectionWatch
 from .curve import CurveClientKeys
+from .daemon_proof import ProofCheck
 from .endpoints import discover_endpoint
 from .events import Event, Style, bytes_view, new_id
 from .protocol import MessageType
@@ -59,6 +60,7 @@ class Client:
         if curve is not None:
             curve.apply(self._sock)
         self._watch = ConnectionWatch(self._sock, self.endpoint, curve is not None)
+        self._proof = ProofCheck(self.endpoint, curve is not None)
         self._sock.connect(self.endpoint)
         self._token: str | None = None  # read when first needed (TCP only)
         self._pending: deque[Event] = deque()
@@ -77,8 +79,15 @@ class Client:
     def hello(self, timeout: float | None = None) -> dict[str, Any]:
         """Ask the daemon who it is; stores ``welcome`` and ``limits``. Raises DaemonUnavailable."""
         msg_id = new_id()
-        self._send(P.make_header(MessageType.HELLO, msg_id, client=self.name), (), timeout)
-        ev = self._reply(msg_id, (MessageType.WELCOME,), timeout)
+        challenge = self._proof.challenge()
+        self._send(P.make_header(MessageType.HELLO, msg_id, client=self.name,
+                                 challenge=challenge), (), timeout)
+        try:
+            ev = self._reply(msg_id, (MessageType.WELCOME,), timeout)
+        except DaemonError as exc:
+            self._proof.refused(exc)
+            raise
+        self._proof.check(ev.header)
         self.welcome = ev.header
         self.limits = P.Limits.from_dict(ev.header.get("limits", {}))
         return ev.header
@@ -88,6 +97,7 @@ class Client:
         for the daemon's own user (``admin`` true in the reply; ``hidden_jobs`` counts the
         rest)."""
         msg_id = new_id()
+        self._proven(timeout)
         header = P.make_header(MessageType.STATUS, msg_id, token=self._admin_token())
         self._send(header, (), timeout)
         return self._reply(msg_id, (MessageType.STATUS_REPLY,), timeout).header
@@ -95,6 +105,7 @@ class Client:
     def stop(self, timeout: float | None = None) -> dict[str, Any]:
         """Ask the daemon to shut down (only its own user may: ipc, or the token on TCP)."""
         msg_id = new_id()
+        self._proven(timeout)
         self._send(P.make_header(MessageType.STOP, msg_id, token=self._admin_token()), (), timeout)
         return self._reply(msg_id, (MessageType.STOPPING,), timeout).header
 
@@ -102,6 +113,7 @@ class Client:
         """Diagnostic: send frames and get them back unchanged (protocol overhead, no work)."""
         msg_id = new_id()
         frames = [bytes_view(d, im.nbytes, f"image {i}") for i, (im, d) in enumerate(images)]
+        self._proven(timeout)
         header = P.make_header(MessageType.ECHO, msg_id, images=[im.to_dict() for im, _ in images])
         self._send(header, frames, timeout)
         return self._reply(msg_id, (MessageType.ECHOED,), timeout)
@@ -130,6 +142,7 @@ class Client:
                                styles=style_descs, settings=dict(settings or {}),
                                preview=int(preview) or None)
         self._check_local_limits(header, frames)
+        self._proven(timeout)
         self._send(header, frames, timeout)
         already = job_id in self._active  # a retry of a job still running here
         self._active[job_id] = time.monotonic()
@@ -153,6 +166,7 @@ class Client:
         ipc, or the token on TCP) anyone's. True once it stopped, False if unknown; DaemonError
         ``forbidden`` for another client's job without that proof."""
         self._checked_id(job_id)
+        self._proven(timeout)
         header = P.make_header(MessageType.CANCEL, job_id, token=self._admin_token())
         self._send(header, (), timeout)
         # the answer is the next terminal message about the id, even when the job's own end
@@ -267,10 +281,19 @@ class Client:
 
     def _admin_token(self) -> str | None:
         """The daemon's token for a loopback TCP endpoint (proof of being its user), if this
-        user can read it; nothing on ipc, where the private folder is the proof."""
+        user can read it; nothing on ipc, where the private folder is the proof. Sent only
+        once the daemon proved it holds the same token (``_proven``)."""
         if self._token is None:
             self._token = read_token(self.endpoint)
         return self._token
+
+    def _proven(self, timeout: float | None) -> None:
+        """Before pixels or the token leave: the daemon behind a TCP endpoint of ours must have
+        proved it is ours (a hello answered with the token's HMAC; daemon_proof.py), else
+        DaemonNotProven and nothing is sent."""
+        if self._proof.needed():
+            self.hello(timeout)
+            self._proof.require()
 
     def _checked_id(self, job_id: str) -> str:
         try:
@@ -342,8 +365,7 @@ class Client:
             self._active.clear()
             raise DaemonUnavailable(
                 f"the impasto daemon at {self.endpoint} stopped answering for {quiet:.1f} s "
-                f"(killed or crashed?); job(s) {jobs} are lost"
-            )
+                f"(killed or crashed?); job(s) {jobs} are lost", DaemonUnavailable.GONE)
         if now - self._last_ping >= self.ping_interval:
             self._last_ping = now
             # name the jobs we have not heard of for a while (a live one hears at least once a
@@ -417,5 +439,5 @@ class Client:
                 raise DaemonError(exc.code, exc.message, header["id"]) from None
 
 
-__all__ = ["Client", "DaemonError", "DaemonUnavailable", "Event", "JobCancelled", "Style",
-           "new_id"]
+__all__ = ["Client", "DaemonError", "DaemonNotProven", "DaemonUnavailable", "Event",
+           "JobCancelled", "Style", "new_id"]

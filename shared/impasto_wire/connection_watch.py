@@ -33,7 +33,7 @@ class ConnectionWatch:
             return DaemonUnavailable(
                 f"the impasto daemon at {where} refused this client's CurveZMQ key: add the "
                 "public key of IMPASTO_CURVE_CLIENT_KEY to the daemon's --curve-allowed-keys "
-                "folder")
+                "folder", DaemonUnavailable.KEY_REFUSED)
         if seen & {zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL, zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL}:
             if self._curve:
                 why = ("IMPASTO_CURVE_SERVER_KEY is probably not this daemon's public key, or the "
@@ -41,19 +41,22 @@ class ConnectionWatch:
             else:
                 why = ("the daemon probably requires CurveZMQ: set IMPASTO_CURVE_CLIENT_KEY and "
                        "IMPASTO_CURVE_SERVER_KEY")
-            return DaemonUnavailable(f"the ZeroMQ handshake with {where} failed: {why}")
+            return DaemonUnavailable(f"the ZeroMQ handshake with {where} failed: {why}",
+                                     DaemonUnavailable.HANDSHAKE)
         if zmq.EVENT_HANDSHAKE_SUCCEEDED in seen:
             return DaemonUnavailable(
                 f"the impasto daemon at {where} is connected but did not answer within "
-                f"{waited:.1f} s: it is probably hung or overloaded (see its log, or restart it)")
+                f"{waited:.1f} s: it is probably hung or overloaded (see its log, or restart it)",
+                DaemonUnavailable.HUNG)
         if zmq.EVENT_CONNECTED in seen:
             return DaemonUnavailable(
                 f"something at {where} accepts connections but did not complete the ZeroMQ "
                 f"handshake within {waited:.1f} s: a hung or stopped daemon, or another program "
-                "on that port" + (" (or a CurveZMQ key mismatch)" if self._curve else ""))
+                "on that port" + (" (or a CurveZMQ key mismatch)" if self._curve else ""),
+                DaemonUnavailable.SILENT)
         return DaemonUnavailable(
             f"no impasto daemon is listening at {where} "
-            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)")
+            "(start it with `impasto-daemon`, or set IMPASTO_ENDPOINT)", DaemonUnavailable.ABSENT)
 
     def _read_monitor(self) -> None:
         while True:

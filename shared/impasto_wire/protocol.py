@@ -53,7 +53,8 @@ from .images import (
 from .progress import SCHEMA as PROGRESS_SCHEMA
 
 #: 2: one ProgressEvent in progress headers; job ids bound to their client; ping/pong carry
-#: job states; tokens for privileged requests on TCP; max_queued_bytes
+#: job states; tokens for privileged requests on TCP; max_queued_bytes. Later, still 2 (optional
+#: fields an older peer never sends): hello's challenge answered by welcome's nonce and proof
 PROTOCOL_VERSION = 2
 
 
@@ -139,7 +140,8 @@ class Limits:
 _NUM = (int, float)
 # type -> {field: (accepted python types, required)}; v/type/id are common to all.
 _SCHEMAS: dict[MessageType, dict[str, tuple[tuple, bool]]] = {
-    _M.HELLO: {"client": ((str,), False)},
+    # challenge/nonce/proof: the daemon proves it holds the token (daemon_proof.py)
+    _M.HELLO: {"client": ((str,), False), "challenge": ((bytes,), False)},
     _M.STYLIZE: {
         "contents": ((list,), True),
         "styles": ((list,), True),
@@ -161,6 +163,8 @@ _SCHEMAS: dict[MessageType, dict[str, tuple[tuple, bool]]] = {
         "limits": ((dict,), True),
         "encodings": ((list,), False),
         "pid": ((int,), False),
+        "nonce": ((bytes,), False),
+        "proof": ((bytes,), False),
     },
     _M.ACCEPTED: {"position": ((int,), True), "duplicate": ((bool,), False)},
     _M.PROGRESS: PROGRESS_SCHEMA,

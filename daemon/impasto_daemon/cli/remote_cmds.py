@@ -91,7 +91,8 @@ def status_cmd(args: argparse.Namespace) -> int:
             st = c.status()
     except DaemonUnavailable as exc:
         _err(str(exc))
-        _err(f"the configured daemon starts with: {start_hint()}")
+        if exc.kind == DaemonUnavailable.ABSENT:  # else something is there: see the diagnosis
+            _err(f"the configured daemon starts with: {start_hint()}")
         return exit_codes.DAEMON_UNAVAILABLE
     except DaemonError as exc:
         _err(str(exc))

@@ -13,7 +13,9 @@ a retried submit). Jobs are built in jobs.py, the welcome and status in status.p
 Who may do what: on ipc (a 0700 folder) every peer is the daemon's user. On TCP a peer proves
 that only with the token of the 0600 token file (admin_token.py); without it a peer sees and
 cancels only its own jobs (same connection, or with CurveZMQ the same public key) and cannot
-stop the daemon.
+stop the daemon. The other way round, a hello's challenge is answered with the token's HMAC,
+so a client knows it reached its own daemon before it sends pixels or the token
+(daemon_proof.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
+from impasto_wire import daemon_proof
 from impasto_wire import protocol as P
 from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
@@ -155,7 +158,8 @@ class Router:
         if t == MessageType.PING:
             self._ping(who, msg)
         elif t == MessageType.HELLO:
-            self._send(identity, welcome_header(msg.id, self.info, self.limits))
+            self._send(identity, welcome_header(msg.id, self.info, self.limits,
+                                                **self._proof(msg.header.get("challenge"))))
         elif t == MessageType.STATUS:
             self._send(identity, status_header(
                 msg.id, who, self.info, self.limits, self.table, self.clients,
@@ -176,6 +180,14 @@ class Router:
                 self.request_stop()
             else:
                 self._send(identity, P.error_header(msg.id, P.FORBIDDEN, _NOT_ADMIN % "stop"))
+
+    def _proof(self, challenge: bytes | None) -> dict[str, bytes]:
+        """Our answer to a client's challenge: proof that we hold the token (daemon_proof.py);
+        nothing on ipc, where no token exists and none is needed."""
+        if challenge is None or self.token is None or not daemon_proof.valid_nonce(challenge):
+            return {}
+        nonce = daemon_proof.new_nonce()
+        return {"nonce": nonce, "proof": daemon_proof.answer(self.token, challenge, nonce)}
 
     def _send(self, identity: bytes, header: dict[str, Any], frames: Sequence[Any] = (),
               terminal: bool = False) -> bool:
@@ -270,18 +282,21 @@ class Router:
 
     def _guarded_worker_message(self, item: WorkerMessage) -> None:
         """No worker message may end the daemon (a result msgpack cannot encode once did): the
-        job fails with ``internal`` and the loop goes on."""
+        job's owner is told ``internal`` and the loop goes on."""
         try:
             self._on_worker_message(item)
         except Exception as exc:
-            log.exception("while delivering a worker's message for job %s", item.job.id)
-            if self.table.get(item.job.id) is item.job:
-                try:
-                    self._end(item.job, P.error_header(
-                        item.job.id, P.INTERNAL, f"{type(exc).__name__}: {exc}"),
-                        counter="failed", replay_on_submit=True)
-                except Exception:  # noqa: BLE001 - the daemon outlives a broken delivery
-                    log.exception("while failing job %s", item.job.id)
+            job = item.job
+            log.exception("while delivering a worker's message for job %s", job.id)
+            header = P.error_header(job.id, P.INTERNAL, "the daemon could not deliver this "
+                                    f"job's {type(item).__name__}: {type(exc).__name__}: {exc}")
+            try:
+                if self.table.get(job.id) is job:
+                    self._end(job, header, counter="failed", replay_on_submit=True)
+                else:  # it ended on the way; its owner still waits for word
+                    self._send(job.owner, header)
+            except Exception:  # noqa: BLE001 - the daemon outlives a broken delivery
+                log.exception("while failing job %s", job.id)
 
     def _on_worker_message(self, item: WorkerMessage) -> None:
         job = item.job

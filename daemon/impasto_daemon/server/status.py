@@ -39,11 +39,14 @@ class DaemonInfo:
         return {m["name"] for m in self.models}
 
 
-def welcome_header(msg_id: str, info: DaemonInfo, limits: P.Limits) -> dict[str, Any]:
+def welcome_header(msg_id: str, info: DaemonInfo, limits: P.Limits,
+                   **proof: bytes) -> dict[str, Any]:
+    """``proof``: the nonce and proof answering a hello's challenge, if any."""
     return P.make_header(
         MessageType.WELCOME, msg_id, daemon_version=info.daemon_version,
         protocol=P.PROTOCOL_VERSION, device=info.device, devices=info.devices,
         models=info.models, limits=limits.to_dict(), encodings=list(P.ENCODINGS), pid=info.pid,
+        **proof,
     )
 
 
