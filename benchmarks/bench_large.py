@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench_engine import test_images, to_tensor  # noqa: E402
 from tutorial_baseline import tutorial_features, tutorial_run  # noqa: E402
 
-from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
+from impasto_daemon.engine import RunControls, StyleEngine, StyleSettings  # noqa: E402
 
 PRESETS = {  # base size, iterations, multi-scale final size, huge layer, batch layer size
     "gpu": (512, 500, 2048, (4000, 6000), 1024),
@@ -106,8 +106,8 @@ def main() -> None:
         budget = int(args.budget_gb * 2**30)
         events = []
         (_, st), secs = timed(lambda: engine.stylize(
-            content, [style], settings(size=None), events.append, progress_interval=5.0,
-            memory_budget=budget))
+            content, [style], settings(size=None),
+            RunControls(events.append, progress_interval=5.0), memory_budget=budget))
         strategy = sorted({e.strategy for e in events if e.tiles > 1})
         print(f"{w}x{h} within {args.budget_gb:g} GiB: {secs:.1f} s, {st.iterations} it, "
               f"tiles per scale {st.tiles}, peak {st.peak_memory_bytes / 2**30:.2f} GiB "

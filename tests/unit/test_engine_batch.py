@@ -6,8 +6,8 @@ import numpy as np
 import torch
 from pictures import smooth_image
 
-from impasto_daemon.engine import StyleSettings
-from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
+from impasto_daemon.engine import RunControls, StyleSettings
+from impasto_daemon.engine.objective.whole import StyleObjective, content_features, style_grams
 from impasto_daemon.engine.pixels import split_pixels
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
@@ -77,5 +77,5 @@ def test_progress_names_the_first_layer_of_each_batch(engine, rng):
     seen = set()
     engine.stylize_many(contents, [smooth_image(rng, 24, 24)],
                         StyleSettings(size=32, iterations=2, multiscale=False),
-                        progress=lambda p: seen.add((p.layer, p.batch, p.layers)))
+                        RunControls(progress=lambda p: seen.add((p.layer, p.batch, p.layers))))
     assert seen == {(0, 2, 3), (1, 1, 3)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from impasto_daemon.engine.losses import (
+from impasto_daemon.engine.objective.losses import (
     HEADROOM,
     ContentLoss,
     RangeLoss,
@@ -79,7 +79,7 @@ def test_pixel_terms_grow_with_the_style_that_pushes_pixels_out():
     """Only the style pushes pixels beyond 0..1 and paints speckle, so smoothing and the range
     penalty are weighted per unit of style weight: at ten times the style, ten times the pull
     back (a fixed range weight let strong styles clip: 0.36 of a picture at weight 32)."""
-    from impasto_daemon.engine.objective import RANGE_WEIGHT, PixelTerms
+    from impasto_daemon.engine.objective.whole import RANGE_WEIGHT, PixelTerms
 
     image = torch.full((1, 3, 4, 4), 0.5)
     image[0, 0, 1, 2], image[0, 1, 2, 1] = 1.2, -0.1  # one pixel bright, one dark

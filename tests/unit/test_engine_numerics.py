@@ -7,8 +7,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from impasto_daemon.engine.numerics import ENV_CPU_BF16, use_autocast
-from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
+from impasto_daemon.engine.objective.whole import StyleObjective, content_features, style_grams
+from impasto_daemon.engine.planning.numerics import ENV_CPU_BF16, use_autocast
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 from impasto_daemon.weights import load_vgg_features
 

@@ -6,8 +6,8 @@ import math
 
 import torch
 
-from impasto_daemon.engine.objective import LossParts
-from impasto_daemon.engine.optimize import EVALS_PER_STEP, optimise
+from impasto_daemon.engine.objective.whole import LossParts
+from impasto_daemon.engine.optimisation.loop import EVALS_PER_STEP, optimise
 
 
 class Steep:

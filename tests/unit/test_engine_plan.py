@@ -14,9 +14,9 @@ from hypothesis import strategies as st
 from pictures import smooth_image
 
 from impasto_daemon.engine import BudgetTooSmall, StyleSettings
-from impasto_daemon.engine.objective import style_grams
+from impasto_daemon.engine.objective.whole import style_grams
 from impasto_daemon.engine.pixels import resize, split_pixels
-from impasto_daemon.engine.plan import MIN_SIDE, plan_job, strip_rows
+from impasto_daemon.engine.planning.plan import MIN_SIDE, plan_job, strip_rows
 from impasto_daemon.engine.vgg import STYLE_LAYERS
 
 CPU = torch.device("cpu")

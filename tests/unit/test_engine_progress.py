@@ -8,7 +8,7 @@ import time
 from pictures import smooth_image
 
 from impasto_daemon.engine import StyleSettings
-from impasto_daemon.engine.pace import Pace
+from impasto_daemon.engine.execution.pace import Pace
 
 
 def test_reported_fraction_follows_elapsed_time_on_a_multiscale_job(engine, rng):
@@ -32,7 +32,7 @@ def test_reported_fraction_follows_elapsed_time_on_a_multiscale_job(engine, rng)
 def test_the_fraction_is_the_share_of_time_once_steps_were_timed():
     pace = Pace(costs=[1.0, 4.0], caps=[10, 10])
     assert pace.work == 50 and pace.eta() is None and pace.fraction() == 0.0
-    pace.begin_scale()
+    pace.begin_scale(0)
     for step in range(1, 4):
         time.sleep(0.01)
         pace.step(0, step)
@@ -44,7 +44,7 @@ def test_the_fraction_is_the_share_of_time_once_steps_were_timed():
 
 def test_a_scale_that_converged_early_shortens_the_estimate_for_the_next():
     pace = Pace(costs=[1.0, 4.0], caps=[100, 100])
-    pace.begin_scale()
+    pace.begin_scale(0)
     for step in range(1, 21):
         pace.step(0, step)
     before = pace.remaining_work()

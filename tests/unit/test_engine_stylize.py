@@ -9,9 +9,9 @@ import pytest
 import torch
 from pictures import smooth_image
 
-from impasto_daemon.engine import StyleCancelled, StyleDiverged, StyleSettings
-from impasto_daemon.engine.color import rgb_to_yiq
-from impasto_daemon.engine.plan import plan_scales, process_size, steps_per_scale
+from impasto_daemon.engine import RunControls, StyleCancelled, StyleDiverged, StyleSettings
+from impasto_daemon.engine.execution.color import rgb_to_yiq
+from impasto_daemon.engine.planning.plan import plan_scales, process_size, steps_per_scale
 
 FAST = dict(size=48, iterations=6, multiscale=False)
 
@@ -65,7 +65,7 @@ def test_cancel_stops_within_one_iteration(engine, rng, optimizer):
     settings = StyleSettings(size=48, iterations=50, optimizer=optimizer, multiscale=False)
     with pytest.raises(StyleCancelled):
         engine.stylize(smooth_image(rng, 32, 32), [smooth_image(rng, 32, 32)], settings,
-                       on_progress, cancel)
+                       RunControls(on_progress, cancel))
     assert max(seen) == 2
 
 
@@ -239,7 +239,7 @@ def test_init_from_style_and_noise_differ_from_content_init(engine, rng):
 def test_preview_is_small_and_only_when_asked(engine, rng):
     events = []
     engine.stylize(smooth_image(rng, 40, 60), [smooth_image(rng, 32, 32)],
-                   StyleSettings(**FAST), events.append, preview_interval=0.0)
+                   StyleSettings(**FAST), RunControls(events.append, preview_interval=0.0))
     previews = [e.preview for e in events if e.preview is not None]
     assert previews and previews[-1].shape == (32, 48, 3)
 
@@ -260,6 +260,6 @@ def test_preview_frames_have_the_size_the_request_asked_for(engine, rng):
     """The plug-in asks for 256 px previews; they used to arrive at 128 px whatever was asked."""
     frames = []
     engine.stylize(smooth_image(rng, 48, 64), [smooth_image(rng, 32, 32)], StyleSettings(**FAST),
-                   lambda e: e.preview is not None and frames.append(e.preview.shape),
-                   preview_interval=0.0, preview_size=40)
+                   RunControls(lambda e: e.preview is not None and frames.append(e.preview.shape),
+                               preview_interval=0.0, preview_size=40))
     assert frames and all(max(h, w) == 40 for h, w, _ in frames)

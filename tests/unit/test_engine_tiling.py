@@ -19,10 +19,11 @@ import torch
 from pictures import smooth_image
 
 from impasto_daemon.engine import BudgetTooSmall, StyleSettings, memory_model
-from impasto_daemon.engine.numerics import ENV_CPU_BF16
-from impasto_daemon.engine.objective import StyleObjective, content_features, style_grams
+from impasto_daemon.engine.objective.tiled import TiledObjective
+from impasto_daemon.engine.objective.whole import StyleObjective, content_features, style_grams
 from impasto_daemon.engine.pixels import split_pixels
-from impasto_daemon.engine.tiled import Tile, TiledObjective, plan_tiles
+from impasto_daemon.engine.planning.numerics import ENV_CPU_BF16
+from impasto_daemon.engine.planning.tiles import Tile, plan_tiles
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
 SETTINGS = StyleSettings(size=128, iterations=10, multiscale=False)
@@ -136,7 +137,7 @@ def test_no_seam_where_a_naive_join_shows_one(engine, rng, monkeypatch):
     naive = np.zeros_like(tiled)
     # The naive join: each core stylised on its own, zero-padded as tilers usually are (with
     # the engine's mirrored band each piece would be seamless against its own reflection).
-    import impasto_daemon.engine.objective as objective_module
+    import impasto_daemon.engine.objective.whole as objective_module
 
     monkeypatch.setattr(objective_module, "margin_for", lambda height, width: 0)
     for t in tiles:
@@ -149,7 +150,7 @@ def test_no_seam_where_a_naive_join_shows_one(engine, rng, monkeypatch):
 
 
 def test_style_targets_are_computed_once_per_scale_not_per_tile(engine, rng, monkeypatch):
-    import impasto_daemon.engine.run as run_module
+    import impasto_daemon.engine.execution.run as run_module
 
     calls = []
     original = run_module.style_grams
@@ -188,7 +189,7 @@ def test_the_estimate_counts_the_content_target_the_network_really_makes(engine)
 
 def test_cpu_job_stays_within_its_memory_budget(engine, rng):
     """Measured, not estimated: the growth of the process's resident memory during the job."""
-    from impasto_daemon.engine.peak_memory import HostPeak
+    from impasto_daemon.engine.execution.peak_memory import HostPeak
 
     probe = HostPeak()
     probe.reset()

@@ -37,8 +37,9 @@ class FakeEngine:
         self.calls = 0
         self.freed = False
 
-    def stylize(self, content, styles, settings, progress=None, cancel=None,
-                progress_interval=0.0, preview_interval=None, preview_size=128):
+    def stylize(self, content, styles, settings, controls):
+        progress, cancel = controls.progress, controls.cancel
+        preview_interval = controls.preview_interval
         self.calls += 1
         seed = settings.seed
         if seed == 1:
@@ -63,14 +64,13 @@ class FakeEngine:
         rgba[:, :, 3] = content[:, :, -1] if content.shape[2] in (2, 4) else 255
         return rgba, StyleStats(0.01, 1, "fake", seed, settings.model, "fake weights")
 
-    def stylize_many(self, contents, styles, settings, progress=None, cancel=None,
-                     progress_interval=0.0, preview_interval=None, preview_size=128):
+    def stylize_many(self, contents, styles, settings, controls):
         """The worker's entry point: one layer after another, like an engine without batching."""
+        progress = controls.progress
         return [
-            self.stylize(c, styles, settings,
-                         None if progress is None else (lambda p, i=i: progress(
-                             dataclasses.replace(p, layer=i, layers=len(contents)))),
-                         cancel, progress_interval, preview_interval)
+            self.stylize(c, styles, settings, dataclasses.replace(controls, progress=(
+                None if progress is None else (lambda p, i=i: progress(
+                    dataclasses.replace(p, layer=i, layers=len(contents)))))))
             for i, c in enumerate(contents)
         ]
 

@@ -194,7 +194,7 @@ def _run_local(
     bar: ProgressBar,
 ) -> tuple[int, np.ndarray | None]:
     # Imported here: torch takes seconds to load, and only the local path needs it.
-    from ..engine import OutOfMemory, StyleCancelled, StyleDiverged, StyleEngine
+    from ..engine import OutOfMemory, RunControls, StyleCancelled, StyleDiverged, StyleEngine
     from ..weights import WeightsError
 
     cancel = threading.Event()
@@ -208,7 +208,8 @@ def _run_local(
         print(f"impasto: warning: {info.label}; the result shows no real style", file=sys.stderr)
 
     try:
-        rgba, stats = engine.stylize(content, styles, settings, bar.update, cancel, 0.1)
+        rgba, stats = engine.stylize(content, styles, settings,
+                                     RunControls(bar.update, cancel, progress_interval=0.1))
     except (KeyboardInterrupt, StyleCancelled):
         bar.fail("impasto: cancelled")
         return exit_codes.CANCELLED, None

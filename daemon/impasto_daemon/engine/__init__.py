@@ -3,8 +3,9 @@
 from impasto_wire.progress import ProgressEvent
 
 from ..settings import StyleSettings
-from . import memory_model
 from .engine import StyleEngine, resolve_device
+from .execution.controls import RunControls
+from .planning import memory_model
 from .results import (
     BudgetTooSmall,
     OutOfMemory,
@@ -18,6 +19,7 @@ __all__ = [
     "BudgetTooSmall",
     "OutOfMemory",
     "ProgressEvent",
+    "RunControls",
     "StyleCancelled",
     "StyleDiverged",
     "StyleEngine",

@@ -1,26 +1,22 @@
-"""StyleEngine: warm networks on one device; each ``stylize`` call is a StyleRun (run.py)."""
+"""StyleEngine: warm networks on one device; each ``stylize`` call runs its plan
+(execution/run.py)."""
 
 from __future__ import annotations
 
-import dataclasses
-import threading
-import time
 from collections.abc import Sequence
-from functools import partial
 
 import numpy as np
 import torch
 
-from impasto_wire.progress import ProgressEvent
-
 from ..settings import StyleSettings
 from ..weights import WeightsInfo, load_vgg_features
-from .memory_model import default_budget
-from .peak_memory import HostPeak
-from .pixels import PREVIEW_SIZE
-from .plan import MAX_BATCH, JobPlan, plan_job
+from .execution.controls import ProgressCallback, RunControls
+from .execution.peak_memory import HostPeak
+from .execution.reporter import Reporter
+from .execution.run import StyleRun, Workbench
+from .planning.memory_model import default_budget
+from .planning.plan import MAX_BATCH, JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
-from .run import ProgressCallback, StyleRun, Workbench
 from .target_cache import TargetCache
 from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 
@@ -33,6 +29,9 @@ def resolve_device(name: str = "auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {name!r} asked for, but PyTorch sees no CUDA GPU")
     return device
+
+
+NO_CONTROLS = RunControls()
 
 
 class StyleEngine:
@@ -92,61 +91,48 @@ class StyleEngine:
         content: np.ndarray,
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-        progress_interval: float = 0.0,
-        preview_interval: float | None = None,
+        controls: RunControls | ProgressCallback = NO_CONTROLS,
         memory_budget: int | None = None,
-        preview_size: int = PREVIEW_SIZE,
     ) -> tuple[np.ndarray, StyleStats]:
         """Repaint ``content`` in the blended style of ``styles``; returns RGBA at its own size.
 
         ``memory_budget`` (bytes) overrides the engine's; layers whose optimisation would not
-        fit are tiled (see run.py).
+        fit are tiled (see execution/run.py).
         """
-        return self.stylize_many([content], styles, settings, progress, cancel,
-                                 progress_interval, preview_interval, memory_budget,
-                                 preview_size=preview_size)[0]
+        return self.stylize_many([content], styles, settings, controls, memory_budget)[0]
 
     def stylize_many(
         self,
         contents: Sequence[np.ndarray],
         styles: Sequence[np.ndarray],
         settings: StyleSettings,
-        progress: ProgressCallback | None = None,
-        cancel: threading.Event | None = None,
-        progress_interval: float = 0.0,
-        preview_interval: float | None = None,
+        controls: RunControls | ProgressCallback = NO_CONTROLS,
         memory_budget: int | None = None,
         batch: bool = True,
-        preview_size: int = PREVIEW_SIZE,
     ) -> list[tuple[np.ndarray, StyleStats]]:
         """Several layers in one style: those of the same processing size are optimised
         together as one batch where memory allows (one pass of VGG for all of them).
 
-        Each ``progress`` event names the first layer of the batch being worked on, and its
-        ``fraction``/``eta`` cover the whole request (batches weighted by their work).
+        Each progress event names the first layer of the batch being worked on, and its
+        ``fraction``/``eta`` cover the whole request. A bare callback for ``controls`` stands
+        for ``RunControls(progress=callback)``.
         """
+        if not isinstance(controls, RunControls):
+            controls = RunControls(progress=controls)
         budget = memory_budget or self.memory_budget or default_budget(self.device)
         results: list[tuple[np.ndarray, StyleStats] | None] = [None] * len(contents)
         try:
             plan = self.plan([c.shape[:2] for c in contents], settings, budget, batch,
                              [s.shape[:2] for s in styles])
             bench = self.workbench(settings, plan.autocast)
-            runs = [StyleRun(bench, [contents[i] for i in b.members], styles, settings, b,
-                             cancel, progress_interval, preview_interval, budget, preview_size)
-                    for b in plan.batches]
-            total_work = sum(run.work for run in runs)
-            done_work, started = 0.0, time.monotonic()
-            for run in runs:
+            reporter = Reporter(plan, len(contents), settings.tolerance, controls)
+            for index, b in enumerate(plan.batches):
                 self._reset_peak_memory()
-                if progress is not None:
-                    run.progress = partial(_request_progress, progress, run.plan.members[0],
-                                           len(contents), done_work, run.work, total_work,
-                                           started)
-                for i, result in zip(run.plan.members, run.run()):
+                reporter.begin_batch(index)
+                run = StyleRun(bench, [contents[i] for i in b.members], styles, settings, b,
+                               reporter, budget)
+                for i, result in zip(b.members, run.run()):
                     results[i] = result
-                done_work += run.work
         except torch.cuda.OutOfMemoryError as exc:
             raise self._out_of_memory(settings) from exc
         except RuntimeError as exc:
@@ -192,18 +178,3 @@ class StyleEngine:
             return int(torch.cuda.max_memory_allocated(self.device))
         return self._host_peak.peak()
 
-
-def _request_progress(
-    report: ProgressCallback, first_layer: int, layers: int, work_before: float,
-    work: float, total_work: float, started: float, event: ProgressEvent,
-) -> None:
-    """A batch's event restated for the whole request: which layers, and how far overall.
-    Later batches are expected to go at the rate this one is measured at."""
-    fraction = (work_before + event.fraction * work) / max(total_work, 1e-9)
-    eta = event.eta
-    later = total_work - work_before - work
-    if eta is not None and later > 0:
-        eta += later * event.elapsed / max(event.fraction * work, 1e-9)
-    report(dataclasses.replace(event, layer=first_layer, layers=layers,
-                               fraction=min(1.0, fraction), eta=eta,
-                               elapsed=time.monotonic() - started))

@@ -21,6 +21,7 @@ from ..engine import (
     BudgetTooSmall,
     OutOfMemory,
     ProgressEvent,
+    RunControls,
     StyleCancelled,
     StyleDiverged,
     StyleStats,
@@ -69,14 +70,13 @@ class Worker(threading.Thread):
                 raise StyleCancelled("cancelled before it started")
             styles = [self._style_pixels(s) for s in job.styles]
             # Layers of the same size are optimised together as one batch where memory allows.
-            done = self.engine.stylize_many(
-                job.contents, styles, job.settings,
+            done = self.engine.stylize_many(job.contents, styles, job.settings, RunControls(
                 progress=self._reporter(job),
                 cancel=job.cancel,
                 progress_interval=PROGRESS_INTERVAL,
                 preview_interval=PREVIEW_INTERVAL if job.preview else None,
                 preview_size=job.preview or PREVIEW_SIZE,
-            )
+            ))
             results: list[np.ndarray] = [rgba for rgba, _ in done]
             stats: list[StyleStats] = [st for _, st in done]
             self.outbox.put(JobFinished(job, results, stats))

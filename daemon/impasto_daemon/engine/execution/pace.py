@@ -1,37 +1,41 @@
-"""How far a job is, in time: the fraction done and the seconds left, measured as it goes.
+"""How far a request is, in time: the fraction done and the seconds left, measured as it goes
+on an injectable clock.
 
-Each scale's planned work is its step cap times the cost of one step (pixels plus a fixed
-overhead per pass). Once a few steps have been timed, the seconds per unit of work are known,
-so the time left is the work left at that rate, and the fraction done is elapsed time over
-elapsed plus remaining time: a bar fed with it moves evenly, whatever the scales cost.
+Each scale's planned work (every batch's scales in order) is its step cap times the cost of
+one step (planning.plan.step_cost). Once a few steps have been timed, the seconds per unit of
+work are known, so the time left is the work left at that rate, and the fraction done is
+elapsed time over elapsed plus remaining time: a bar fed with it moves evenly, whatever the
+scales cost.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-#: a pass over a tiny image still costs about what this many pixels would (launches, Python);
-#: fitted to VGG19 forward+backward times at 128, 256 and 512 px on this project's CPU machine
-OVERHEAD_PIXELS = 4096
 #: steps timed before an estimate of the time left is offered
 WARMUP_STEPS = 3
 
 
-def step_cost(pixels: int, tiles: int = 1) -> float:
-    """Relative cost of one optimiser step at a scale of ``pixels`` cut into ``tiles`` crops."""
-    return pixels * (1.25 if tiles > 1 else 1.0) + OVERHEAD_PIXELS * tiles
-
-
 class Pace:
-    """Tracks one job: ``costs[i]`` per step and ``caps[i]`` steps at scale i (0-based)."""
+    """Tracks one request: ``costs[i]`` per step and ``caps[i]`` steps at scale i (0-based);
+    ``batches[i]`` says which batch scale i belongs to."""
 
-    def __init__(self, costs: Sequence[float], caps: Sequence[int]) -> None:
+    def __init__(
+        self,
+        costs: Sequence[float],
+        caps: Sequence[int],
+        batches: Sequence[int] | None = None,
+        tolerance: float = 0.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.costs, self.caps = list(costs), list(caps)
+        self.batches = list(batches) if batches is not None else [0] * len(caps)
+        self.tolerance, self.clock = tolerance, clock
         self.done = [0] * len(caps)
         self.closed = [False] * len(caps)
         self.expected = list(caps)  # steps each scale will likely take (caps until known)
-        self.started = time.monotonic()
+        self.started = clock()
         # work and seconds of timed steps: [all scales so far, the current scale]
         self._timed_work = [0.0, 0.0]
         self._timed_seconds = [0.0, 0.0]
@@ -40,17 +44,17 @@ class Pace:
 
     @property
     def work(self) -> float:
-        """The job's planned work (units of ``step_cost``)."""
+        """The request's planned work (units of planning.plan.step_cost)."""
         return sum(c * n for c, n in zip(self.costs, self.caps))
 
-    def begin_scale(self) -> None:
-        """The next step's clock starts now (target preparation is not a step)."""
-        self._last = time.monotonic()
+    def begin_scale(self, scale: int) -> None:
+        """The scale's first step starts now (target preparation is not a step)."""
+        self._last = self.clock()
         self._timed_work[1], self._timed_seconds[1], self._steps_timed[1] = 0.0, 0.0, 0
 
-    def step(self, scale: int, done: int) -> None:
-        """``done`` steps are finished at ``scale``."""
-        now = time.monotonic()
+    def step(self, scale: int, done: int, loss: float | None = None) -> None:
+        """``done`` steps are finished at ``scale`` (``loss``: the latest evaluation's)."""
+        now = self.clock()
         if self._last is not None and done > self.done[scale]:
             for i in (0, 1):
                 self._timed_work[i] += (done - self.done[scale]) * self.costs[scale]
@@ -61,12 +65,13 @@ class Pace:
 
     def end_scale(self, scale: int, converged: bool = False) -> None:
         """The scale is over: its unused steps drop out. One that converged early tells how
-        many steps the next scales will likely take (they converge alike, each refining the
-        last), so their expected work shrinks to that."""
+        many steps the next scales of its batch will likely take (they converge alike, each
+        refining the last), so their expected work shrinks to that."""
         self.closed[scale] = True
         if converged:
             for later in range(scale + 1, len(self.expected)):
-                self.expected[later] = min(self.caps[later], max(self.done[scale], 1))
+                if self.batches[later] == self.batches[scale]:
+                    self.expected[later] = min(self.caps[later], max(self.done[scale], 1))
 
     def remaining_work(self) -> float:
         """Work left: each open scale's expected steps (at least one more than done)."""
@@ -85,7 +90,7 @@ class Pace:
         """Share of the job's time that is behind us (by planned work until timed)."""
         eta = self.eta()
         if eta is not None:
-            elapsed = time.monotonic() - self.started
+            elapsed = self.clock() - self.started
             return elapsed / max(elapsed + eta, 1e-9)
         total = self.work
         return 0.0 if total <= 0 else 1.0 - self.remaining_work() / total

@@ -57,6 +57,13 @@ class ContentLoss(nn.Module):
         error = (features.float() - self.target).pow(2).flatten(1).mean(1)
         return (error * self.scale).mean()
 
+    def part(self, features: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The loss's share from some positions of a one-layer target (``target`` their part
+        of it): the shares of positions that do not overlap add up to the whole's loss, which
+        is how the tiled objective scores its cores."""
+        error = (features.float() - target).pow(2).sum()
+        return error * self.scale[0] / self.target.numel()
+
 
 class StyleLoss(nn.Module):
     """Squared error between Gram matrices relative to the target Gram's size; the target may

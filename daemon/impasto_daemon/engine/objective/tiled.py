@@ -20,61 +20,13 @@ back onto the pixels it mirrors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import torch
 
-from .losses import StyleLoss, gram_from_sums, gram_sums, inverse_mean_square
-from .objective import LossParts, PixelTerms
-from .vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures, margin_for, mirror, seen_pixels
-
-ALIGN = 16  # relu5_1 sees the image at 1/16: cores start on this grid so features line up
-
-
-@dataclass(frozen=True)
-class Tile:
-    """A core [y0, y1) x [x0, x1) and the crop around it that gives it context."""
-
-    y0: int
-    y1: int
-    x0: int
-    x1: int
-    cy0: int
-    cy1: int
-    cx0: int
-    cx1: int
-
-    @property
-    def crop_pixels(self) -> int:
-        return (self.cy1 - self.cy0) * (self.cx1 - self.cx0)
-
-
-def plan_tiles(height: int, width: int, max_pixels: int, halo: int) -> list[Tile]:
-    """Cores on the 16-px grid whose crops (core + halo) hold at most ``max_pixels``.
-
-    One tile covering everything when the image and its mirrored band fit. A crop at the
-    image's edge reaches into the band instead of the halo it lacks there (the band is never
-    wider than the halo). Raises ValueError if no core fits.
-    """
-    if seen_pixels(height, width) <= max_pixels:
-        return [Tile(0, height, 0, width, 0, height, 0, width)]
-    side = int(max_pixels**0.5) - 2 * halo
-    core = side // ALIGN * ALIGN
-    if core < ALIGN:
-        raise ValueError(f"tiles of {max_pixels} px leave no room inside a {halo} px halo")
-    ch, cw = min(core, height), min(core, width)
-    tiles = []
-    for y0 in range(0, height, ch):
-        for x0 in range(0, width, cw):
-            y1, x1 = min(y0 + ch, height), min(x0 + cw, width)
-            tiles.append(Tile(y0, y1, x0, x1, max(0, y0 - halo), min(height, y1 + halo),
-                              max(0, x0 - halo), min(width, x1 + halo)))
-    return tiles
-
-
-def halo_for(max_pixels: int) -> int:
-    """Context around each core: a quarter of the tile side, on the grid, 16 to 128 px."""
-    return max(ALIGN, min(128, int(max_pixels**0.5) // 4 // ALIGN * ALIGN))
+from ..planning.tiles import Tile
+from ..vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures, margin_for, mirror
+from .losses import ContentLoss, StyleLoss, gram_from_sums, gram_sums
+from .whole import LossParts, PixelTerms
 
 
 def _in_band(tile: Tile, margin: int, height: int, width: int) -> Tile:
@@ -132,13 +84,15 @@ class TiledObjective:
         self.pixel_terms = PixelTerms(style_weight, tv_weight)
         with torch.no_grad():
             padded = mirror(content, self.margin)
-            self.content_targets = [
-                self._features(padded, tile, [CONTENT_LAYER])[CONTENT_LAYER].float().cpu()
-                for tile in self.tiles
-            ]
-        whole = torch.cat([t.flatten() for t in self.content_targets])[None]
-        self.content_count = whole.numel()
-        self.content_scale = inverse_mean_square(whole)[0].to(device)
+            targets = [self._features(padded, tile, [CONTENT_LAYER])[CONTENT_LAYER].float().cpu()
+                       for tile in self.tiles]
+        # One content loss over the whole target (kept on the CPU); each tile's target is a
+        # view of its part, scored with ContentLoss.part.
+        self.content_loss = ContentLoss(torch.cat([t.flatten() for t in targets])[None])
+        flat, offset, self.content_targets = self.content_loss.target[0], 0, []
+        for t in targets:
+            self.content_targets.append(flat[offset : offset + t.numel()].view(t.shape))
+            offset += t.numel()
 
     def _features(self, image: torch.Tensor, tile: Tile, layers) -> dict[str, torch.Tensor]:
         crop = image[..., tile.cy0 : tile.cy1, tile.cx0 : tile.cx1].to(self.device)
@@ -168,8 +122,7 @@ class TiledObjective:
                 feats = self.net(crop, {CONTENT_LAYER, *STYLE_LAYERS})
             core = {k: _core_slice(tile, f, self.height, self.width).float()
                     for k, f in feats.items()}
-            error = (core[CONTENT_LAYER] - target.to(self.device)).pow(2).sum()
-            c_term = error * self.content_scale / self.content_count
+            c_term = self.content_loss.part(core[CONTENT_LAYER], target.to(self.device))
             # <dS/dG, this core's share of G>: its gradient is the true one for these features.
             surrogate = content_w * c_term
             for k, dg in d_gram.items():

@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..vgg import VGGFeatures, margin_for
 from .losses import ContentLoss, RangeLoss, StyleLoss, TVLoss, gram_from_sums, gram_sums
-from .vgg import VGGFeatures, margin_for
 
 #: The weight of RangeLoss per unit of style weight: only the style pushes pixels out of range
 #: (the content pulls them back to the photo's), so the penalty keeps its share at every
@@ -101,8 +101,8 @@ def style_grams(
     """Gram matrices of one style image, the only thing the optimisation needs from it.
 
     A Gram matrix is a sum over positions, so a style image too large for one pass is read in
-    ``strips`` of rows (plan.py decides them) and the sums are added: exact but for the strips'
-    borders.
+    ``strips`` of rows (planning/plan.py decides them) and the sums are added: exact but for
+    the strips' borders.
     """
     device = next(net.parameters()).device
     sums: dict[str, torch.Tensor] = {}

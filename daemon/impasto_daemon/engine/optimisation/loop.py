@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import math
 import threading
-import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import torch
 
-from .objective import LossParts
-from .results import StyleCancelled, StyleDiverged
+from ..objective.whole import LossParts
+from ..planning.memory_model import HISTORY
+from ..results import StyleCancelled, StyleDiverged
 
 # Called after every loss evaluation with (steps done at this scale, loss parts, current image).
 StepCallback = Callable[[int, LossParts, torch.Tensor], None]
@@ -46,7 +46,7 @@ def optimise(
     autocast: bool = False,
     on_step: StepCallback | None = None,
     cancel: threading.Event | None = None,
-    history_size: int = 50,
+    history_size: int = HISTORY,
     tolerance: float = 0.0,
 ) -> tuple[torch.Tensor, Outcome]:
     """Minimise the objective over a copy of ``image``; returns it and what it took.
@@ -95,13 +95,19 @@ class _Track:
     def end_step(self, loss: float) -> bool:
         """Note a finished step's loss; True when the scale has converged."""
         self.step_losses.append(loss)
-        n = len(self.step_losses)
-        if self.tolerance <= 0 or n <= CONVERGENCE_WINDOW:
-            return False
-        before = self.step_losses[n - 1 - CONVERGENCE_WINDOW]
-        if before > 0 and (before - loss) / before < self.tolerance:
+        fall = relative_fall(self.step_losses, len(self.step_losses))
+        if self.tolerance > 0 and fall is not None and fall < self.tolerance:
             self.converged = True
         return self.converged
+
+
+def relative_fall(losses: Sequence[float], steps: int) -> float | None:
+    """The convergence rule's measure after ``steps`` steps (``losses`` holds the loss at the
+    end of each): how much the loss fell over the last CONVERGENCE_WINDOW steps, relative."""
+    if steps <= CONVERGENCE_WINDOW:
+        return None
+    before = losses[steps - 1 - CONVERGENCE_WINDOW]
+    return (before - losses[steps - 1]) / before if before > 0 else None
 
 
 class _Stop(Exception):
@@ -182,18 +188,3 @@ def _adam(image, objective, steps, learning_rate, autocast, on_step, cancel, tol
         if checked and track.end_step(loss):
             break
     return average.clamp(0, 1), Outcome(done, track.evaluations, track.converged, loss)
-
-
-class Ticker:
-    """Rate-limits progress reports: the first, the last, and one per ``interval`` seconds."""
-
-    def __init__(self, interval: float) -> None:
-        self.interval = interval
-        self.last = float("-inf")
-
-    def due(self, final: bool = False) -> bool:
-        now = time.monotonic()
-        if final or now - self.last >= self.interval:
-            self.last = now
-            return True
-        return False

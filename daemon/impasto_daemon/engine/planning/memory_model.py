@@ -10,7 +10,10 @@ import os
 
 import torch
 
-from .vgg import BLOCKS, CONTENT_LAYER, layer_channels, layer_stride
+from ..vgg import BLOCKS, CONTENT_LAYER, layer_channels, layer_stride
+
+HISTORY = 50  # L-BFGS pairs kept for a scale that fits in one piece (the plan's choice)
+TILED_HISTORY = 10  # ... for a tiled scale: they live in host memory, full size
 
 
 def fixed_bytes(device: torch.device) -> int:
@@ -34,28 +37,32 @@ def content_floats_per_pixel() -> float:
     return layer_channels(CONTENT_LAYER) / layer_stride(CONTENT_LAYER) ** 2
 
 
-def bytes_per_pixel(model: str, optimizer: str, autocast: bool) -> float:
-    """Peak bytes per processed pixel of one forward+backward step plus optimiser state."""
+def bytes_per_pixel(model: str, optimizer: str, autocast: bool, history: int = HISTORY) -> float:
+    """Peak bytes per processed pixel of one forward+backward step plus optimiser state
+    (L-BFGS keeps ``history`` pairs of image-sized vectors; Adam two moments)."""
     element = 2 if autocast else 4
     activations = activation_floats_per_pixel(model) * element
     gradients = activations  # the backward pass holds a gradient per activation at its peak
-    state = 3 * 4 * (2 * 50 + 4 if optimizer == "lbfgs" else 4)  # L-BFGS history of 50 pairs
+    state = 3 * 4 * (2 * history + 4 if optimizer == "lbfgs" else 4)
     return activations + gradients + state + 4 * content_floats_per_pixel()
 
 
 def max_pixels(
-    model: str, optimizer: str, autocast: bool, budget: int, device: torch.device
+    model: str, optimizer: str, autocast: bool, budget: int, device: torch.device,
+    history: int = HISTORY,
 ) -> int:
     """The largest tile (in pixels) one step can optimise within ``budget`` bytes."""
     spare = budget - fixed_bytes(device)
-    return max(0, int(spare / bytes_per_pixel(model, optimizer, autocast)))
+    return max(0, int(spare / bytes_per_pixel(model, optimizer, autocast, history)))
 
 
 def budget_for(
-    pixels: int, model: str, optimizer: str, autocast: bool, device: torch.device
+    pixels: int, model: str, optimizer: str, autocast: bool, device: torch.device,
+    history: int = HISTORY,
 ) -> int:
     """The budget (bytes) under which ``pixels`` can be optimised in one piece."""
-    return fixed_bytes(device) + int(pixels * bytes_per_pixel(model, optimizer, autocast)) + 1
+    per_pixel = bytes_per_pixel(model, optimizer, autocast, history)
+    return fixed_bytes(device) + int(pixels * per_pixel) + 1
 
 
 def default_budget(device: torch.device) -> int:

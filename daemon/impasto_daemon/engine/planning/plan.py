@@ -2,8 +2,9 @@
 
 ``plan_job`` decides everything that is decided before the first step: which layers share a
 batch, the scales coarse to fine, the step cap of each scale, whether a scale is tiled (and
-how), the halo, the L-BFGS history, whether bf16 autocast is used. The run (run.py) only
-executes the plan, so the plan can be tested on its own, without a network.
+how), the halo, the L-BFGS history, whether bf16 autocast is used. The run (execution/run.py) only
+executes the plan, so the plan can be tested on its own, without a network. The geometry of
+tiles is in tiles.py, the memory a step needs in memory_model.py.
 """
 
 from __future__ import annotations
@@ -13,19 +14,20 @@ from dataclasses import dataclass
 
 import torch
 
-from ..settings import StyleSettings
+from ...settings import StyleSettings
+from ..results import BudgetTooSmall
+from ..vgg import seen_pixels
 from . import memory_model
+from .memory_model import HISTORY, TILED_HISTORY
 from .numerics import use_autocast
-from .results import BudgetTooSmall
-from .tiled import Tile, halo_for, plan_tiles
-from .vgg import seen_pixels
+from .tiles import Tile, halo_for, plan_tiles
 
 MIN_SIDE = 16  # relu5_1 sits behind four 2x poolings: smaller images have no features left
 COARSEST = 128  # coarse-to-fine starts no smaller than this long side
 MIN_TILE_SIDE = 64
-HISTORY = 50  # L-BFGS pairs kept for a scale that fits in one piece
-TILED_HISTORY = 10  # ... for a tiled scale: they live in host memory, full size
 MAX_BATCH = 8
+#: a pass over a tiny image still costs about what this many pixels would (launches, Python)
+OVERHEAD_PIXELS = 4096
 #: a coarser scale may take this many times the finest scale's steps: it is cheap (a quarter
 #: of the pixels per halving) and settles the large structures the finest scale then refines
 COARSE_STEP_FACTOR = 1.5
@@ -62,6 +64,11 @@ class BatchPlan:
     @property
     def finest(self) -> tuple[int, int]:
         return self.scales[-1].size
+
+    def step_costs(self) -> list[float]:
+        """The relative cost of one step at each scale, for the batch's layers together."""
+        return [step_cost(s.size[0] * s.size[1] * len(self.members), len(s.tiles))
+                for s in self.scales]
 
 
 @dataclass(frozen=True)
@@ -104,9 +111,9 @@ def _plan_batch(
     tile_pixels = _pixel_limit(settings, finest, budget, len(members), device, autocast)
     smallest = min(MIN_TILE_SIDE**2, seen_pixels(*finest))  # a small layer needs no more
     if tile_pixels < smallest:
-        need = memory_model.budget_for(smallest, settings.model, settings.optimizer,
-                                 autocast, device) + _host_bytes(settings, finest,
-                                                                 len(members), device)
+        need = memory_model.budget_for(smallest, settings.model, settings.optimizer, autocast,
+                                       device, HISTORY) + _host_bytes(settings, finest,
+                                                                      len(members), device)
         raise BudgetTooSmall(
             f"a memory budget of {budget / 2**20:.0f} MiB cannot hold even a "
             f"{smallest} px tile; allow at least {need / 2**20:.0f} MiB"
@@ -180,6 +187,11 @@ def steps_per_scale(iterations: int, scales: int) -> list[int]:
     return [coarse] * (scales - 1) + [iterations]
 
 
+def step_cost(pixels: int, tiles: int = 1) -> float:
+    """Relative cost of one optimiser step at a scale of ``pixels`` cut into ``tiles`` crops."""
+    return pixels * (1.25 if tiles > 1 else 1.0) + OVERHEAD_PIXELS * tiles
+
+
 def _host_bytes(settings: StyleSettings, finest: tuple[int, int], layers: int,
                 device: torch.device) -> int:
     """On a CPU device the full-size image, gradient and history come off the budget first."""
@@ -193,4 +205,5 @@ def _pixel_limit(settings: StyleSettings, finest: tuple[int, int], budget: int, 
                  device: torch.device, autocast: bool) -> int:
     """Pixels one optimisation pass may hold within ``budget`` bytes."""
     spare = budget - _host_bytes(settings, finest, layers, device)
-    return memory_model.max_pixels(settings.model, settings.optimizer, autocast, spare, device)
+    return memory_model.max_pixels(settings.model, settings.optimizer, autocast, spare, device,
+                                   HISTORY)

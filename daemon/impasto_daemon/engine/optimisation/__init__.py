@@ -1,0 +1,1 @@
+"""Optimisation: the one loop (L-BFGS or Adam) that steps an image against an objective."""
