@@ -39,6 +39,8 @@ ENV_DAEMON = "IMPASTO_DAEMON"
 PROGRAM = "impasto-daemon"
 #: the daemon's exit status for missing weights (server/daemon.py EXIT_WEIGHTS, CLI exit 4)
 EXIT_WEIGHTS = 4
+#: seconds a connected daemon gets to answer before it is called hung
+BUSY_PATIENCE = 5.0
 
 
 class DaemonExited(DaemonUnavailable):
@@ -143,6 +145,23 @@ def answers(endpoint: str, timeout: float = 1.0) -> bool:
         return False
 
 
+def probe(endpoint: str, timeout: float = 1.0) -> bool:
+    """True when our daemon says hello at ``endpoint``, False when nothing listens there; the
+    client's diagnosis (DaemonUnavailable) when something else is there (a silent listener, a
+    CurveZMQ mismatch, a stopped or hung daemon, an impostor): a daemon started now would only
+    collide with it, and "already running" would hide what is wrong (issue 19, item 11)."""
+    try:
+        with Client(endpoint, timeout=timeout) as c:
+            c.hello()
+        return True
+    except DaemonUnavailable as exc:
+        if exc.kind == DaemonUnavailable.ABSENT:
+            return False
+        if exc.kind == DaemonUnavailable.HUNG and timeout < BUSY_PATIENCE:
+            return probe(endpoint, BUSY_PATIENCE)  # a busy daemon may answer a little later
+        raise
+
+
 def log_path() -> Path:
     return runtime_dir() / LOG_FILE
 
@@ -192,7 +211,7 @@ def ensure_daemon(endpoint: str | None = None, command: Sequence[str] | None = N
     first; the message ends with the log's last lines.
     """
     endpoint = endpoint or configured_endpoint(config_path)
-    if answers(endpoint):
+    if probe(endpoint):
         return False
     if not is_loopback_endpoint(endpoint):
         raise DaemonUnavailable(f"no daemon answers at {endpoint}, and a remote daemon cannot "
