@@ -219,5 +219,22 @@ def test_the_bar_draws_the_time_fraction_scale_step_and_eta():
     bar.update(ProgressEvent(stage="optimising", fraction=0.42, eta=130.0, scale=2, scales=3,
                              step=4, steps=50, loss=1.5, elapsed=12.0))
     line = log.getvalue()
-    assert line.startswith("[####......]  42% optimising scale 2/3 step 4/50 loss 1.5")
+    assert line.startswith("[####......]  42% optimising scale 2/3 step 4 (at most 50) loss 1.5")
     assert line.rstrip().endswith("eta 2m10s")
+
+
+def test_the_bar_shows_the_users_step_count_and_no_100_before_the_end():
+    """Issue 22: "100% ... eta 0s" for the last tenth of a job, and "/450" on a coarse scale
+    when the user set 300 iterations."""
+    import io
+
+    from impasto_daemon.cli.progress_bar import ProgressBar
+    from impasto_wire.progress import ProgressEvent
+
+    log = io.StringIO()
+    bar = ProgressBar(stream=log, width=10)
+    bar.update(ProgressEvent(stage="optimising", fraction=0.999, scale=3, scales=3, step=40,
+                             steps=300, loss=1.5, elapsed=12.0))
+    line = log.getvalue()
+    assert " 99% optimising scale 3/3 step 40/300 " in line
+    assert line.rstrip().endswith("estimating")  # no estimate yet: said, not left blank

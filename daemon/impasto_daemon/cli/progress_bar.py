@@ -16,6 +16,14 @@ def done_line(stats: Mapping[str, Any]) -> str:
             f"iterations, seed {stats['seed']}, {stats['model']} ({stats['weights']})")
 
 
+def step_text(event: ProgressEvent) -> str:
+    """"step 40/300" at the finest scale, whose cap is the iteration count the user set; a
+    coarser scale's cap is another number (it may run more steps), so it is named as such."""
+    if event.scale < event.scales:
+        return f"step {event.step} (at most {event.steps})"
+    return f"step {event.step}/{event.steps}"
+
+
 class ProgressBar:
     """Redraws in place on a terminal; on a pipe or log prints a line every 10 %.
 
@@ -41,10 +49,10 @@ class ProgressBar:
         bar = "#" * filled + "." * (self.width - filled)
         prefix = f"layer {event.layer + 1}/{event.layers} " if event.layers > 1 else ""
         where = f"scale {event.scale}/{event.scales} " if event.scales > 1 else ""
-        eta = format_eta(event.eta)
+        eta = format_eta(event.eta) or ("estimating" if event.stage == "optimising" else "")
         line = (
-            f"{prefix}[{bar}] {fraction:4.0%} {event.stage:<10} {where}"
-            f"step {event.step}/{event.steps} loss {event.loss:.3g} {event.elapsed:5.1f}s"
+            f"{prefix}[{bar}] {int(100 * fraction):3d}% {event.stage:<10} {where}"
+            f"{step_text(event)} loss {event.loss:.3g} {event.elapsed:5.1f}s"
             + (f" {eta}" if eta else "")
         )
         if self.tty:

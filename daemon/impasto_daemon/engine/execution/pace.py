@@ -1,25 +1,40 @@
-"""How far a request is, in time: the fraction done and the seconds left, measured as it goes
-on an injectable clock.
+"""How far a request is, in time: the seconds left and the share of the time done, measured
+as it goes, on an injectable clock.
 
-Each scale's planned work (every batch's scales in order) is its step cap times the cost of
-one step (planning.plan.step_cost). Once a few steps have been timed, the seconds per unit of
-work are known, so the time left is the work left at that rate, and the fraction done is
-elapsed time over elapsed plus remaining time: a bar fed with it moves evenly, whatever the
-scales cost.
+Every scale of every batch has a cost per step (planning.plan.step_cost) and a step cap. The
+steps a scale will take are its cap until something tells better: the scale before it in the
+batch converging (the next ones converge alike, each refining the last), or the running
+scale's own loss curve (optimisation.loop.steps_to_converge). A scale that runs past what was
+expected of it and whose curve cannot tell is expected to run to its cap: the estimate grows
+instead of promising one more step. Seconds per unit of work come from the running scale's
+latest steps, so a machine that slows down is seen within a few steps.
+
+An estimate is offered (``eta``) only once it is likely right within a factor of two: the
+running scale has timed WARMUP_STEPS steps, the steps of the scales still to come are informed
+(a scale of the batch has ended, or this is its last), and the projected total time has held
+within STABLE_SPREAD over the last STABLE_STEPS steps. Once offered it is never withdrawn.
 """
 
 from __future__ import annotations
 
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 
-#: steps timed before an estimate of the time left is offered
-WARMUP_STEPS = 3
+from ..optimisation.loop import steps_to_converge
+
+#: steps the running scale times before its rate is trusted
+WARMUP_STEPS = 5
+#: steps over which the rate (seconds per unit of work) is measured
+RATE_STEPS = 10
+#: the projected total time must hold within this ratio over STABLE_STEPS steps ...
+STABLE_SPREAD = 1.25
+STABLE_STEPS = 5
 
 
 class Pace:
-    """Tracks one request: ``costs[i]`` per step and ``caps[i]`` steps at scale i (0-based);
-    ``batches[i]`` says which batch scale i belongs to."""
+    """``costs[i]`` per step and ``caps[i]`` steps at scale i (0-based, every batch's scales in
+    order); ``batches[i]`` says which batch scale i belongs to."""
 
     def __init__(
         self,
@@ -34,13 +49,16 @@ class Pace:
         self.tolerance, self.clock = tolerance, clock
         self.done = [0] * len(caps)
         self.closed = [False] * len(caps)
-        self.expected = list(caps)  # steps each scale will likely take (caps until known)
+        self.prior = list(caps)  # steps each scale will likely take, before its curve tells
+        self.informed = [False] * len(caps)  # whether ``prior`` is more than the cap
         self.started = clock()
-        # work and seconds of timed steps: [all scales so far, the current scale]
-        self._timed_work = [0.0, 0.0]
-        self._timed_seconds = [0.0, 0.0]
-        self._steps_timed = [0, 0]
-        self._last: float | None = None  # when the previous step of the current scale ended
+        self.current = 0
+        self._losses: list[float] = []  # the running scale's best loss at the end of each step
+        self._best = float("inf")
+        self._recent: deque[tuple[float, float]] = deque(maxlen=RATE_STEPS)  # (work, seconds)
+        self._last: float | None = None  # when the previous step of the running scale ended
+        self._totals: deque[float] = deque(maxlen=STABLE_STEPS)  # projected total times
+        self.offered = False
 
     @property
     def work(self) -> float:
@@ -49,48 +67,98 @@ class Pace:
 
     def begin_scale(self, scale: int) -> None:
         """The scale's first step starts now (target preparation is not a step)."""
-        self._last = self.clock()
-        self._timed_work[1], self._timed_seconds[1], self._steps_timed[1] = 0.0, 0.0, 0
+        self.current, self._last = scale, self.clock()
+        self._losses, self._best = [], float("inf")  # the rate carries over until replaced
 
     def step(self, scale: int, done: int, loss: float | None = None) -> None:
-        """``done`` steps are finished at ``scale`` (``loss``: the latest evaluation's)."""
+        """``done`` steps are finished at ``scale``; ``loss`` is the latest evaluation's."""
         now = self.clock()
-        if self._last is not None and done > self.done[scale]:
-            for i in (0, 1):
-                self._timed_work[i] += (done - self.done[scale]) * self.costs[scale]
-                self._timed_seconds[i] += now - self._last
-                self._steps_timed[i] += done - self.done[scale]
-        self.done[scale] = done
-        self._last = now
+        if loss is not None:
+            self._best = min(self._best, loss)
+        new = done - self.done[scale]
+        if new > 0:
+            self._losses += [self._best] * new
+            if self._last is not None:
+                self._recent.append((new * self.costs[scale], now - self._last))
+            self.done[scale] = done
+            self._last = now
+            raw = self._raw_eta()
+            if raw is not None:
+                self._totals.append(now - self.started + raw)
 
     def end_scale(self, scale: int, converged: bool = False) -> None:
-        """The scale is over: its unused steps drop out. One that converged early tells how
-        many steps the next scales of its batch will likely take (they converge alike, each
-        refining the last), so their expected work shrinks to that."""
+        """The scale is over. One that converged tells how many steps the next scales of its
+        batch will likely take; either way they are no longer a guess from the cap alone."""
         self.closed[scale] = True
-        if converged:
-            for later in range(scale + 1, len(self.expected)):
-                if self.batches[later] == self.batches[scale]:
-                    self.expected[later] = min(self.caps[later], max(self.done[scale], 1))
+        for later in range(scale + 1, len(self.caps)):
+            if self.batches[later] == self.batches[scale]:
+                if converged:
+                    self.prior[later] = min(self.caps[later], max(self.done[scale], 1))
+                self.informed[later] = True
+
+    def expected_steps(self, scale: int) -> int:
+        """Steps the scale will likely take in all: done ones for a closed scale; for the
+        running one its curve's projection, else its prior while it is not yet reached, else
+        its cap; always at least one more than done."""
+        done, cap = self.done[scale], self.caps[scale]
+        if self.closed[scale]:
+            return done
+        expected = self.prior[scale]
+        if scale == self.current:
+            left = steps_to_converge(self._losses, self.tolerance)
+            if left is not None:
+                expected = min(cap, done + left)
+            elif done >= expected:
+                expected = cap
+        return max(done + 1, min(cap, expected))
 
     def remaining_work(self) -> float:
-        """Work left: each open scale's expected steps (at least one more than done)."""
-        return sum(0.0 if closed else c * max(1, e - d)
-                   for c, e, d, closed in zip(self.costs, self.expected, self.done, self.closed))
+        return sum(self.costs[i] * (self.expected_steps(i) - self.done[i])
+                   for i in range(len(self.caps)) if not self.closed[i])
+
+    def _rate(self) -> float | None:
+        """Seconds per unit of work over the running scale's latest steps."""
+        if len(self._recent) < min(WARMUP_STEPS, RATE_STEPS):
+            return None
+        work = sum(w for w, _ in self._recent)
+        return sum(s for _, s in self._recent) / work if work > 0 else None
+
+    def _raw_eta(self) -> float | None:
+        rate = self._rate()
+        return None if rate is None else self.remaining_work() * rate
+
+    def _informed(self) -> bool:
+        """Whether the steps still to come are more than caps: every scale after the running
+        one in its batch has a prior informed by an ended scale, or the running scale is the
+        batch's last and its own curve or prior says how long it runs."""
+        batch = self.batches[self.current]
+        later = [i for i in range(self.current + 1, len(self.caps)) if self.batches[i] == batch]
+        if later:
+            return all(self.informed[i] for i in later)
+        return (self.informed[self.current]
+                or steps_to_converge(self._losses, self.tolerance) is not None
+                or self.tolerance <= 0)
 
     def eta(self) -> float | None:
-        """Seconds left at the measured rate (the current scale's once it has timed
-        WARMUP_STEPS steps, else all scales'); None until WARMUP_STEPS steps were timed."""
-        which = 1 if self._steps_timed[1] >= WARMUP_STEPS else 0
-        if self._steps_timed[which] < WARMUP_STEPS or self._timed_work[which] <= 0:
+        """Seconds left, once it is likely right within a factor of two (see the module)."""
+        raw = self._raw_eta()
+        if raw is None:
             return None
-        return self.remaining_work() * self._timed_seconds[which] / self._timed_work[which]
+        if not self.offered:
+            totals = self._totals
+            stable = len(totals) == STABLE_STEPS and max(totals) <= STABLE_SPREAD * min(totals)
+            warm = self.done[self.current] >= WARMUP_STEPS
+            if not (warm and stable and self._informed()):
+                return None
+            self.offered = True
+        return raw
 
     def fraction(self) -> float:
-        """Share of the job's time that is behind us (by planned work until timed)."""
-        eta = self.eta()
-        if eta is not None:
+        """Share of the request's time behind us: by time once the rate is measured (the
+        estimate need not be offered yet), else by planned work."""
+        raw = self._raw_eta()
+        if raw is not None:
             elapsed = self.clock() - self.started
-            return elapsed / max(elapsed + eta, 1e-9)
+            return elapsed / max(elapsed + raw, 1e-9)
         total = self.work
         return 0.0 if total <= 0 else 1.0 - self.remaining_work() / total

@@ -1,6 +1,6 @@
 """Turns where a request is into ProgressEvents: the one place the reported fraction is
-decided (from Pace's measure, never going back), the estimate of the time left, the rate limit
-and the preview."""
+decided (from Pace's measure, never going back, below 1 until the request is done), the
+estimate of the time left, the rate limit and the preview."""
 
 from __future__ import annotations
 
@@ -13,6 +13,9 @@ from ..pixels import preview
 from ..planning.plan import BatchPlan, JobPlan
 from .controls import RunControls, Ticker
 from .pace import Pace
+
+#: the most a bar shows before the request is done: 99 %, however sure the estimate
+BEFORE_DONE = 0.99
 
 
 class Reporter:
@@ -79,7 +82,7 @@ class Reporter:
             return
         done = stage == "finishing" and self.batch == len(self.batches) - 1
         # A new estimate of the time left may be longer than the last: the bar never goes back.
-        self.fraction = 1.0 if done else max(self.fraction, self.pace.fraction())
+        self.fraction = 1.0 if done else min(BEFORE_DONE, max(self.fraction, self.pace.fraction()))
         thumb = None
         if image is not None and controls.preview_interval is not None and self.previews.due(final):
             thumb = preview(image.detach().float().cpu(), controls.preview_size)

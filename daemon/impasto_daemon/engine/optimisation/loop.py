@@ -110,6 +110,26 @@ def relative_fall(losses: Sequence[float], steps: int) -> float | None:
     return (before - losses[steps - 1]) / before if before > 0 else None
 
 
+def steps_to_converge(losses: Sequence[float], tolerance: float) -> float | None:
+    """How many more steps the convergence rule will likely let a scale run, read off its
+    loss curve: the relative fall's decline over the last window, extrapolated as a power of
+    the step count (which errs long rather than short). ``math.inf`` while the curve is not
+    levelling off; None when it is too short to tell."""
+    n = len(losses)
+    if tolerance <= 0 or n <= 2 * CONVERGENCE_WINDOW:
+        return None
+    now, then = relative_fall(losses, n), relative_fall(losses, n - CONVERGENCE_WINDOW)
+    if now is None or then is None:
+        return None
+    if now < tolerance:
+        return 0
+    if now <= 0 or then <= now:
+        return math.inf
+    power = math.log(then / now) / math.log(n / (n - CONVERGENCE_WINDOW))
+    growth = math.log(now / tolerance) / power  # log of (steps at convergence / n)
+    return math.ceil(n * math.expm1(min(growth, 30.0)))
+
+
 class _Stop(Exception):
     """Raised inside the L-BFGS closure: the evaluation cap is spent or the scale converged."""
 
