@@ -20,13 +20,9 @@ BLOCKS = {"vgg16": (2, 2, 3, 3, 3), "vgg19": (2, 2, 4, 4, 4)}
 
 PADDINGS = ("zeros", "replicate", "reflect")
 
-#: Where the photo is held: relu3_1, a layer shallower than Gatys' relu4_2. relu4_2's features
-#: hold little of a flat photo, so the style either barely moved it or took it over (clock x
-#: swirl, style weights 0.25 / 0.5 / 1 / 2: style_gain 0.06 / 0.57 / 0.62 / 0.67 once the start
-#: was nudged off the photo; from the photo itself, 0.01 below 2). At relu3_1 the strength
-#: control is gradual there (weights 1 / 10 / 100: 0.14 / 0.61 / 0.73), and the photo keeps
-#: more of its edges at as much style: benchmarks/quality.py, real VGG16, 256 px, six pairs,
-#: default strength, content_edges 0.29 -> 0.45 at style_gain 0.535 -> 0.537.
+#: Where the photo is held: relu3_1, a layer shallower than Gatys' relu4_2, whose features hold
+#: so little of a flat photo that the style either barely moved it or took it over; at relu3_1
+#: the strength control is gradual and the photo keeps more of its edges (docs/MEASUREMENTS.md).
 CONTENT_LAYER = "relu3_1"
 STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 
@@ -34,9 +30,7 @@ STYLE_LAYERS = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
 #: mirrored band are dropped. Zero padding makes VGG see a dark frame at the borders, and the
 #: optimisation paints one (a frame a few pixels inside the edges); with the picture's own
 #: reflection there, the border pixels are judged in context. A multiple of 16, so the band
-#: is whole feature positions at every layer. benchmarks/quality.py, real VGG16, 256 px:
-#: border_frame 3.50 -> 2.86, 1.71 -> 1.15 and 2.38 -> 2.41 on three pairs, for 17-30 % more
-#: time there (less at 512 px, where the band is a smaller share of the pixels).
+#: is whole feature positions at every layer (its cost and effect: docs/MEASUREMENTS.md).
 MARGIN = 16
 
 
@@ -140,10 +134,8 @@ def _crop(features: torch.Tensor, band: int) -> torch.Tensor:
 
 def _adapt(module: nn.Module, pooling: str, padding: str) -> nn.Module:
     """Pooling as asked; ReLU not in place; convolutions padded by ``padding``. "zeros" (as the
-    network was trained) is the default: replicate padding, tried against the frames zero
-    padding leaves, measured worse in benchmarks/quality.py (real VGG16, 64 px: border_frame
-    2.89 vs 1.60 on a swirl style, and a star-field style not taken at all: style_gain -0.005
-    vs 0.18), because every border pixel then gets the gradient of its padded copies too."""
+    network was trained) is the default: replicate padding gave worse frames, because every
+    border pixel then gets the gradient of its padded copies too (docs/MEASUREMENTS.md)."""
     if isinstance(module, nn.Conv2d):
         if padding not in PADDINGS:
             raise ValueError(f"padding must be one of {', '.join(PADDINGS)}, got {padding!r}")

@@ -24,11 +24,8 @@ def detail_share(settings: StyleSettings) -> float:
     """How much of the content's finer detail a finer scale starts with: the content's share
     of the weights, 1 - ``style_share``, so a light style keeps nearly all of the photo's
     detail and a strong one lets the style's own texture replace it (the strength control then
-    spans a glaze to a takeover). 0 when not started from the content.
-    benchmarks/quality.py, real VGG16, 256 px, default weights: this share (1/3) against all
-    of the detail (share 1) gave style_gain 0.41 / 0.33 / 0.64 against 0.27 / 0.25 / 0.42 and
-    content_edges 0.34 / 0.49 / 0.13 against 0.49 / 0.59 / 0.30 on three pairs; share 1 made
-    the default a glaze."""
+    spans a glaze to a takeover; all of the detail made the default a glaze). 0 when not
+    started from the content."""
     if settings.init != "content":
         return 0.0
     return 1.0 - style_share(settings)
@@ -38,12 +35,9 @@ def initial_image(content: torch.Tensor, styles: Sequence[torch.Tensor],
                   blend: Sequence[float], settings: StyleSettings) -> torch.Tensor:
     """The coarsest scale's start. From the content, its colours are first moved toward the
     style's (each channel's mean and spread, ``styles`` blended by ``blend``) in the style's
-    share of the weights; the content loss still holds the photo's shapes, and a glaze starts
-    from nearly the photo. Started from the photo's own colours, L-BFGS settled where the
-    photo's light areas met a dark style half way, in large grey patches that were neither.
-    benchmarks/quality.py, real VGG16, 256 px, six pairs: blotches 0.099 -> 0 on the cat
-    under the star field (0 on the others before and after), mean style gain 0.537 -> 0.575
-    and content edges 0.447 -> 0.469."""
+    share of the weights: from the photo's own colours, L-BFGS settled where a light photo met
+    a dark style half way, in grey blotches. The content loss still holds the photo's shapes,
+    and a glaze starts from nearly the photo."""
     if settings.init == "content":
         colours = sum(w * channel_moments(rgb) for rgb, w in zip(styles, blend))
         return toward_colours(content, colours, style_share(settings))

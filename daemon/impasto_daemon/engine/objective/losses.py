@@ -5,7 +5,7 @@ Content and style losses are relative errors (MSE divided by the target's mean s
 set of default weights works whatever the scale of the network's activations: torchvision's
 VGG, an imported Caffe-convention VGG (activations ~100x larger) and random weights alike.
 
-The whole-image objective (objective.py) and the tiled one (tiled.py) are both built from
+The whole-image objective (whole.py) and the tiled one (tiled.py) are both built from
 these: a Gram is a sum over positions (``gram_sums``) normalised once (``gram_from_sums``), so
 an image read in strips or tiles gives the same Gram as one read whole.
 """
@@ -85,9 +85,7 @@ class StyleLoss(nn.Module):
 
 #: How far inside 0..1 RangeLoss's bounds lie: two levels of 255. A quadratic penalty leaves a
 #: pixel the style pulls outward a little beyond its bound, where the pulls balance; with the
-#: bounds at 0 and 1 those pixels still rounded to 0 or 255 (benchmarks/quality.py, 256 px, six
-#: pairs: clipped 0.108 -> 0.017 with this headroom, the other figures within 0.03 but for
-#: border_frame, 1.32 -> 1.43, still under the plain loop's 2.37 on every pair).
+#: bounds at 0 and 1 those pixels still rounded to 0 or 255 (docs/MEASUREMENTS.md).
 HEADROOM = 2 / 255
 
 

@@ -14,11 +14,7 @@ from .losses import ContentLoss, RangeLoss, StyleLoss, TVLoss, gram_from_sums, g
 
 #: The weight of RangeLoss per unit of style weight: only the style pushes pixels out of range
 #: (the content pulls them back to the photo's), so the penalty keeps its share at every
-#: strength. At the old default (style weight 2) this is the fixed 1000 that took clipped
-#: patches from 0.352/0.115/0.163/0.239/0.002/0.101 to 0.287/0.038/0.114/0.160/0.001/0.046
-#: (benchmarks/quality.py, real VGG16, 256 px, six pairs). Held fixed, strong styles
-#: overpowered it: chelsea x star field clipped 0.11/0.22/0.36 at style weights 2/8/32; per
-#: unit of style weight 0.05 at 8 and 0.015 at 32, with as much style.
+#: strength; a fixed weight let strong styles clip (figures: docs/MEASUREMENTS.md).
 RANGE_WEIGHT = 500.0
 
 

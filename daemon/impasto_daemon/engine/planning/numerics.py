@@ -1,9 +1,9 @@
 """How the network's arithmetic runs on a device: bf16 autocast where the hardware has it.
 
 VGG's convolutions are nearly all of the time. Under bf16 autocast they run about twice as fast
-on a CUDA GPU and on CPUs with native bf16 (AVX512-BF16 or AMX), measured on this project's
-2-core machine: VGG19 forward+backward at 512 px 1.68 s fp32, 0.76 s bf16. The Gram matrices and
-the losses are always accumulated in fp32 (losses.py), so the objective keeps its precision.
+on a CUDA GPU and on CPUs with native bf16 (AVX512-BF16 or AMX; docs/MEASUREMENTS.md). The Gram
+matrices and the losses are always accumulated in fp32 (objective/losses.py), so the objective
+keeps its precision.
 """
 
 from __future__ import annotations
