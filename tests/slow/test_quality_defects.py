@@ -1,14 +1,18 @@
 """Impasto's default pictures stay clear of the defects benchmarks/quality.py measures.
 
-The reduced form of the quality harness: real ImageNet VGG16, a 64 px photo, three painted
+The reduced form of the quality harness: real ImageNet VGG16, a 64 px photo, five painted
 styles, a few dozen iterations at the default look settings. Each figure (defined in
 benchmarks/quality_metrics.py, whose own tests prove it rises on a defective picture) must
-stay under a limit measured on the engine of the commit named in MEASURED_ON, with margin; and
-the style must still be taken, so that an engine that returns the photo cannot pass.
+stay under a limit measured on the engine of the commit named in MEASURED_ON, with margin; the
+style must still be taken, so that an engine that returns the photo cannot pass; and the photo
+must still be there (photo_kept), so that an engine that returns the style cannot pass either.
+Two of the styles invite exactly that takeover: a dark, mostly empty field and a bright disc on
+black (issue 23).
 
 When the engine gets better, re-measure the spread and tighten the limits:
 
     python tests/slow/test_quality_defects.py --spread   # prints each run and the limits
+    python tests/slow/test_quality_defects.py --spread dark_void   # one style (a new one too)
 
 The limits must hold on any x86 CPU: the arithmetic differs between machines (fp32, AVX512-BF16,
 AMX bf16) and a few dozen L-BFGS steps amplify each rounding, so one machine's figures are not a
@@ -39,30 +43,39 @@ SIZE = 64
 ITERATIONS = 40
 #: the commit whose spread (``--spread``, docs/MEASUREMENTS.md) set LIMITS
 MEASURED_ON = "180c1f8"
+PHOTO_MEASURED_ON = "1ae2dde"
 DEFECTS = ("speckle", "border_frame", "clipped", "blotches")
+FLOORS = ("style_gain", "photo_kept")  # the style taken and the photo kept: at least these
 #: inputs perturbed by +-1 level with these seeds (0: the photo as it is)
 PERTURBATIONS = (0, 1, 2, 3)
 
 
 def limits_from(runs: list[dict[str, float]]) -> dict[str, float]:
     """The rule: the worst run's ratio figures x1.3, fractions (clipped, blotches) +0.02 then
-    x1.3, and the style floor at x0.7 of the least style taken (so a photo returned fails)."""
+    x1.3, the style floor at x0.7 of the least style taken (so a photo returned fails) and the
+    photo floor at x0.7 of the least photo kept (so a style returned fails)."""
     worst = {k: max(r[k] for r in runs) for k in DEFECTS}
     limits = {k: round(worst[k] * 1.3, 2) for k in ("speckle", "border_frame")}
     limits |= {k: round((worst[k] + 0.02) * 1.3, 3) for k in ("clipped", "blotches")}
-    limits["style_gain"] = round(min(r["style_gain"] for r in runs) * 0.7, 2)
+    for floor in FLOORS:
+        limits[floor] = round(min(r[floor] for r in runs) * 0.7, 2)
     return limits
 
 
 #: ``limits_from`` the spread on MEASURED_ON (fp32 and AMX bf16, one and two threads); the
-#: mosaic's frame keeps the AMD AVX512-BF16 machine's worse 1.291 (docs/MEASUREMENTS.md)
+#: mosaic's frame keeps the AMD AVX512-BF16 machine's worse 1.291 (docs/MEASUREMENTS.md).
+#: photo_kept, dark_void and glowing_disc: ``--spread`` on PHOTO_MEASURED_ON (fp32 and bf16)
 LIMITS = {
+    "dark_void": {"speckle": 1.12, "border_frame": 1.79, "clipped": 0.056, "blotches": 0.026,
+                  "style_gain": 0.43, "photo_kept": 0.01},
+    "glowing_disc": {"speckle": 1.84, "border_frame": 2.05, "clipped": 0.026, "blotches": 0.043,
+                     "style_gain": 0.44, "photo_kept": 0.22},
     "mosaic": {"speckle": 0.43, "border_frame": 1.68, "clipped": 0.049, "blotches": 0.026,
-               "style_gain": 0.29},
+               "style_gain": 0.29, "photo_kept": 0.36},
     "star_field": {"speckle": 1.67, "border_frame": 1.57, "clipped": 0.071, "blotches": 0.026,
-                   "style_gain": 0.54},
+                   "style_gain": 0.54, "photo_kept": 0.11},
     "swirl": {"speckle": 0.24, "border_frame": 1.81, "clipped": 0.026, "blotches": 0.026,
-              "style_gain": 0.43},
+              "style_gain": 0.43, "photo_kept": 0.4},
 }
 
 
@@ -105,12 +118,22 @@ def real_engine(real_vgg16_weights):  # noqa: F811
         torch.set_num_threads(threads)
 
 
+_DEFAULT_FIGURES: dict[str, dict[str, float]] = {}
+
+
+def default_figures(engine: StyleEngine, style_name: str) -> dict[str, float]:
+    """``stylise``'s figures on the unperturbed photo, once per style for the whole file."""
+    if style_name not in _DEFAULT_FIGURES:
+        _DEFAULT_FIGURES[style_name] = stylise(engine, style_name)[0]
+    return _DEFAULT_FIGURES[style_name]
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("style_name", sorted(LIMITS))
 def test_default_pictures_keep_speckle_frames_clipping_and_blotches_down(
     real_engine, style_name: str
 ) -> None:
-    figures, _ = stylise(real_engine, style_name)
+    figures = default_figures(real_engine, style_name)
     limits = LIMITS[style_name]
     shown = ", ".join(f"{k} {v:.3f}" for k, v in figures.items())
     for name in DEFECTS:
@@ -119,6 +142,28 @@ def test_default_pictures_keep_speckle_frames_clipping_and_blotches_down(
     assert figures["style_gain"] >= limits["style_gain"], (
         f"style_gain {figures['style_gain']:.3f} below {limits['style_gain']}: "
         f"the style was not taken ({shown})")
+    assert figures["photo_kept"] >= limits["photo_kept"], (
+        f"photo_kept {figures['photo_kept']:.3f} below {limits['photo_kept']}: "
+        f"the style took the photo over ({shown})")
+
+
+#: photo_kept at which the cat's face is still recognisable at 64 px by eye (the swirl's 0.58
+#: is; the mosaic's 0.53 barely; the disc's 0.32, the star field's 0.17 and the dark field's
+#: 0.03 are not), and what a style that took over scores (quality_metrics' tests: < 0.15)
+RECOGNISABLE = 0.45
+TAKEN_OVER_TODAY = ("dark_void", "glowing_disc", "star_field")  # issue 23, items 3 and 4
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("style_name", [
+    pytest.param(name, marks=pytest.mark.xfail(
+        strict=True, reason="issue 23: the default strength takes the photo over on this "
+                            "style; when it passes, raise LIMITS by --spread and drop this"))
+    if name in TAKEN_OVER_TODAY else name for name in sorted(LIMITS)])
+def test_the_photo_stays_recognisable_under_every_style(real_engine, style_name: str) -> None:
+    figures = default_figures(real_engine, style_name)
+    assert figures["photo_kept"] >= RECOGNISABLE, (
+        f"photo_kept {figures['photo_kept']:.3f}: the {style_name} took the cat over")
 
 
 @pytest.mark.slow
@@ -144,11 +189,11 @@ def test_the_strength_control_has_a_middle_even_on_a_flat_grey_photo(real_engine
     assert light_edges > mid_edges > strong_edges, f"edges not falling: {points}"
 
 
-def measure_spread(engine: StyleEngine) -> None:
+def measure_spread(engine: StyleEngine, names: list[str]) -> None:
     """Each style's figures in fp32 and bf16 on perturbed inputs, and the limits they give."""
-    from impasto_daemon.engine.numerics import ENV_CPU_BF16
+    from impasto_daemon.engine.planning.numerics import ENV_CPU_BF16
 
-    for name in sorted(LIMITS):
+    for name in names:
         runs = []
         for arithmetic in ("0", "1"):
             os.environ[ENV_CPU_BF16] = arithmetic
@@ -168,8 +213,8 @@ if __name__ == "__main__":
         anchor.import_anchor(weights)
     torch.set_num_threads(1)
     engine = StyleEngine(device="cpu", weights=str(weights), models=("vgg16",))
-    if "--spread" in sys.argv:
-        measure_spread(engine)
+    if "--spread" in sys.argv:  # --spread [STYLE ...]: those styles only
+        measure_spread(engine, sys.argv[sys.argv.index("--spread") + 1:] or sorted(LIMITS))
     else:
         for name in sorted(LIMITS):
             figures, out = stylise(engine, name)
@@ -179,6 +224,15 @@ if __name__ == "__main__":
 
 
 # -- the harness's own plumbing (random weights, fast) ---------------------------------------
+
+
+@pytest.mark.parametrize("style_name", sorted(LIMITS))
+def test_an_engine_that_returns_the_style_fails_the_photo_kept_limit(style_name: str) -> None:
+    content = cat_face()
+    style = cover(load_style(style_name), SIZE, SIZE)
+    returned = qm.measure(style, content, style)
+    assert returned["photo_kept"] < LIMITS[style_name]["photo_kept"], returned
+    assert qm.measure(content, content, style)["photo_kept"] >= LIMITS[style_name]["photo_kept"]
 
 
 def test_default_pairs_cover_every_photo_and_style():
