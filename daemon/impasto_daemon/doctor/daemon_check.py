@@ -43,7 +43,10 @@ def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
     try:
         with Client(endpoint, timeout=timeout, name="impasto-doctor") as c:
             welcome = c.hello()
-    except DaemonUnavailable:
+    except DaemonUnavailable as exc:
+        if exc.kind != DaemonUnavailable.ABSENT:  # something is there: the client's diagnosis
+            return R.fail("daemon", str(exc), "see the line above; the plug-in cannot start a "
+                          "daemon there either")
         return R.warn("daemon", f"not running (nothing answers at {endpoint})",
                       _start_hint(unit_installed))
     what = f"reachable at {endpoint}: {_describe(welcome)}"
