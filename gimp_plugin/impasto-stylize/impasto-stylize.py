@@ -19,6 +19,7 @@ from gi.repository import Gimp, GLib  # noqa: E402
 
 from impasto_gimp import arguments, deps  # noqa: E402
 from impasto_gimp.debug import trace  # noqa: E402
+from impasto_gimp.i18n import CATALOG_DIR, DOMAIN, _  # noqa: E402
 from impasto_gimp.messages import Cancelled, Failure  # noqa: E402
 
 deps.extend_path()
@@ -57,8 +58,10 @@ def _failed(procedure: Gimp.Procedure, message: str) -> Gimp.ValueArray:
 class ImpastoStylize(Gimp.PlugIn):
     """The plug-in: one procedure, plug-in-impasto-stylize."""
 
-    def do_set_i18n(self, name: str) -> bool:
-        return False
+    def do_set_i18n(self, name: str) -> tuple[bool, str, str]:
+        """Our own text domain and catalogues (locale/ beside this script), as i18n.py binds
+        them for the Python side."""
+        return True, DOMAIN, CATALOG_DIR
 
     def do_query_procedures(self) -> list[str]:
         return [PROCEDURE]
@@ -68,14 +71,15 @@ class ImpastoStylize(Gimp.PlugIn):
         procedure.set_image_types("RGB*, GRAY*")
         procedure.set_sensitivity_mask(Gimp.ProcedureSensitivityMask.DRAWABLE
                                        | Gimp.ProcedureSensitivityMask.DRAWABLES)
-        procedure.set_menu_label("_Neural Style Transfer…")
+        procedure.set_menu_label(_("_Neural Style Transfer…"))
         procedure.add_menu_path("<Image>/Filters/Artistic")
         procedure.set_documentation(
-            "Repaint layers in the style of a picture (neural style transfer)",
-            "Each selected layer is repainted in the style of a picture (a file, or a layer of "
-            "any open image) by the Impasto daemon, and comes back as a new layer right above "
-            "it, masked by the selection if there is one. The source layers are not changed; "
-            "one undo step removes the result. The daemon is started if it is not running.",
+            _("Repaint layers in the style of a picture (neural style transfer)"),
+            _("Each selected layer is repainted in the style of a picture (a file, or a layer "
+              "of any open image) by the Impasto daemon, and comes back as a new layer right "
+              "above it, masked by the selection if there is one. The source layers are not "
+              "changed; one undo step removes the result. The daemon is started if it is not "
+              "running."),
             name)
         procedure.set_attribution("Impasto", "Impasto", "2026")
         arguments.declare(procedure)

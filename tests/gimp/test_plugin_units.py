@@ -86,7 +86,7 @@ def test_progress_moves_forward_and_says_where_it_is():
     line = progress.text(ProgressEvent(stage="optimising", layer=1, layers=2, scale=2, scales=2,
                                        step=5, steps=10, fraction=0.8, eta=130.0), names,
                          demo=True)
-    assert line == ("[demo weights — not a real model] "
+    assert line == ("80 % · [demo weights — not a real model] "
                     "Painting 'Sea' (2 of 2): scale 2/2, step 5/10, eta 2m10s")
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from impasto_wire import daemon_config
 
 from . import daemon_link
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,8 @@ def read() -> Configured:
     try:
         cfg = daemon_config.load(daemon_link.config_path())
     except daemon_config.ConfigError as exc:
-        return Configured(None, None, f"the daemon configuration is unusable: {exc}")
+        return Configured(None, None, _("the daemon configuration is unusable: {error}").format(
+            error=exc))
     if cfg is None:
         return Configured(None, None)
     return Configured(list(cfg.models), cfg.default_model)

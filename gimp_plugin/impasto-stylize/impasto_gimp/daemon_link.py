@@ -26,6 +26,7 @@ from impasto_wire import (
 )
 from impasto_wire.protocol import Image
 
+from .i18n import _
 from .messages import Failure, cannot_start, daemon_died, daemon_error
 
 CLIENT_NAME = "gimp-impasto-stylize"
@@ -60,7 +61,8 @@ def endpoint() -> str:
     try:
         return launcher.configured_endpoint(config_path())
     except Exception as exc:  # EndpointError, OSError: an unusable runtime folder
-        raise Failure(f"Impasto cannot find where its daemon listens: {exc}") from None
+        raise Failure(_("Impasto cannot find where its daemon listens: {error}").format(
+            error=exc)) from None
 
 
 def peek(timeout: float = 0.7) -> dict[str, Any] | None:
@@ -73,16 +75,37 @@ def peek(timeout: float = 0.7) -> dict[str, Any] | None:
 
 
 def describe(welcome: dict[str, Any] | None) -> str:
-    """One line for the dialog: device and weights, or that the daemon will be started."""
+    """One line for the dialog: device and weights in an artist's words, or that the daemon
+    will be started. Where the weights came from goes to ``weights_tooltip``."""
     if welcome is None:
-        return "Daemon: not running — it will be started when you press OK."
-    parts = []
-    for m in welcome.get("models", ()):
-        label = m.get("label") or m.get("name", "?")
-        if m.get("random"):
-            label = f"{m.get('name', '').upper()}: demo weights — not a real model"
-        parts.append(label)
-    return f"Daemon on {welcome.get('device', '?')} · " + ("; ".join(parts) or "no network")
+        return _("Daemon: not running — it will be started when you press OK.")
+    parts = [weights_words(m) for m in welcome.get("models", ())]
+    return _("Daemon on {device} · {networks}").format(
+        device=welcome.get("device", "?"), networks="; ".join(parts) or _("no network"))
+
+
+def weights_words(model: dict[str, Any]) -> str:
+    """What a network's weights mean for the picture: a real ImageNet-trained network, other
+    real weights from a file, or random weights that paint nothing real."""
+    name = str(model.get("name", "?")).upper()
+    if model.get("random"):
+        return _("{network}: demo weights — not a real model").format(network=name)
+    if "imagenet" in str(model.get("label", "")).lower():
+        return _("ImageNet {network} — real weights").format(network=name)
+    return _("{network} — weights from a file").format(network=name)
+
+
+def weights_tooltip(welcome: dict[str, Any] | None) -> str:
+    """Where each network's weights came from (the daemon's own label), for the tooltip."""
+    if welcome is None:
+        return ""
+    return "\n".join(f"{str(m.get('name', '?')).upper()}: {m.get('label', '?')}"
+                     for m in welcome.get("models", ()))
+
+
+def any_demo(welcome: dict[str, Any] | None) -> bool:
+    """True when some network runs on random weights (the dialog shows that line in bold)."""
+    return welcome is not None and any(m.get("random") for m in welcome.get("models", ()))
 
 
 class DaemonLink:
@@ -103,8 +126,9 @@ class DaemonLink:
         try:
             self.client = Client(self.endpoint, timeout=HELLO_TIMEOUT, name=CLIENT_NAME)
         except zmq.ZMQError as exc:
-            raise Failure(f"The daemon address {self.endpoint!r} is not usable ({exc}). Check "
-                          "the IMPASTO_ENDPOINT setting.") from None
+            raise Failure(_("The daemon address {endpoint!r} is not usable ({error}). Check "
+                            "the IMPASTO_ENDPOINT setting.").format(endpoint=self.endpoint,
+                                                                    error=exc)) from None
         try:
             self.welcome = self.client.hello()
             return self.welcome
@@ -117,7 +141,8 @@ class DaemonLink:
         try:
             self.welcome = self.client.hello(timeout=10.0)
         except (DaemonUnavailable, DaemonError) as exc:
-            raise Failure(cannot_start(f"it started but does not answer ({exc})")) from None
+            raise Failure(cannot_start(
+                _("it started but does not answer ({error})").format(error=exc))) from None
         return self.welcome
 
     def _start(self, tick: Callable[[], None]) -> None:

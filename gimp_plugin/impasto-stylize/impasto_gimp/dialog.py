@@ -1,10 +1,12 @@
 """The interactive dialog: a GimpUi.ProcedureDialog over the procedure's own arguments (GIMP
-remembers the last values), plus one line saying which device and weights the daemon has.
+remembers the last values), plus one line saying which device and weights the daemon has
+(where the weights came from in its tooltip).
 
 It cannot be filled wrongly: only the networks the daemon has loaded (or, with no daemon yet,
 the configured ones) can be chosen, and the choice starts on one of them; fields that do not
 apply are greyed out; the style choosers list image files (with a preview); OK with settings
-that cannot run shows the reason inside the dialog, which stays open.
+that cannot run shows the reason inside the dialog, which stays open, until the settings change
+so that they can run. Long lines wrap inside a fixed width, so the dialog keeps its size.
 
 Imported only in INTERACTIVE mode: GimpUi needs a display (GIMP3.md, gotcha 10).
 """
@@ -24,9 +26,13 @@ from gi.repository import GdkPixbuf, Gimp, GimpUi, GLib, GObject, Gtk  # noqa: E
 from . import arguments, configured, daemon_link  # noqa: E402
 from . import options as O  # noqa: E402
 from .debug import trace  # noqa: E402
+from .i18n import _  # noqa: E402
 
 PLUGIN_BINARY = "impasto-stylize"
-TITLE = "Neural Style Transfer"
+TITLE = _("Neural Style Transfer")
+#: the width in characters of the dialog's own lines (daemon, refusal): narrower than the
+#: fields above them, so a longer message wraps instead of widening the dialog
+LINE_CHARS = 50
 
 STYLE_FIELDS = ["style-source", "style-file", "style-layer", "style2-file", "style2-weight"]
 PAINT_FIELDS = ["strength", "size", "iterations", "seed"]
@@ -49,21 +55,22 @@ def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig,
         Gimp.param_spec_file_set_action(config.find_property(name), Gimp.FileChooserAction.OPEN)
     line = daemon_link.describe(welcome)
     if welcome is None and setup.note:
-        line += f" ({setup.note})"
+        line += " " + _("({note})").format(note=setup.note)
+    tooltip = daemon_link.weights_tooltip(welcome)
     dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
     try:
-        _daemon_label(dialog, line)
-        refusal = dialog.get_label("refusal", "", True, False)
+        _daemon_label(dialog, line, tooltip, daemon_link.any_demo(welcome))
+        refusal = _line(dialog.get_label("refusal", "", True, False))
         for slider in SLIDERS:
             dialog.get_spin_scale(slider, 1.0)
         dialog.fill_box("style-box", STYLE_FIELDS)
-        dialog.get_label("style-title", "Style", False, False)
+        dialog.get_label("style-title", _("Style"), False, False)
         dialog.fill_frame("style-frame", "style-title", False, "style-box")
         dialog.fill_box("paint-box", PAINT_FIELDS)
-        dialog.get_label("paint-title", "Painting", False, False)
+        dialog.get_label("paint-title", _("Painting"), False, False)
         dialog.fill_frame("paint-frame", "paint-title", False, "paint-box")
         dialog.fill_box("network-box", NETWORK_FIELDS)
-        dialog.get_label("network-title", "Network", False, False)
+        dialog.get_label("network-title", _("Network"), False, False)
         dialog.fill_frame("network-frame", "network-title", False, "network-box")
         _link_style_source(dialog, config)
         _link_second_style(dialog, config)
@@ -71,25 +78,72 @@ def run(procedure: Gimp.Procedure, config: Gimp.ProcedureConfig,
             _image_chooser(dialog, name)
         dialog.fill(["style-frame", "paint-frame", "network-frame", "daemon-info", "refusal"])
         trace(f"dialog: {line}")
+        trace(f"dialog: weights tooltip {tooltip!r}")
         trace(f"dialog: networks offered {offered}, chosen {config.get_property('model')}")
     except Exception as exc:  # a layout call missing on this GIMP: fall back to the plain dialog
         trace(f"dialog: plain layout ({exc})")
         dialog.destroy()
         dialog = GimpUi.ProcedureDialog.new(procedure, config, TITLE)
-        _daemon_label(dialog, line)
-        refusal = dialog.get_label("refusal", "", True, False)
+        _daemon_label(dialog, line, tooltip, daemon_link.any_demo(welcome))
+        refusal = _line(dialog.get_label("refusal", "", True, False))
         dialog.fill(None)
+    shown = _RefusalLine(refusal, lambda: _refusal(config, offered))
+    config.connect("notify", shown.recheck)
+    dialog.connect("size-allocate", _trace_width, [])
     try:
         while dialog.run():
             reason = _refusal(config, offered)
             if reason is None:
                 return True
             trace(f"dialog: OK refused: {reason}")
-            refusal.set_markup('<span foreground="#c01c28"><b>'
-                               f"{GLib.markup_escape_text(reason, -1)}</b></span>")
+            shown.show(reason)
         return False
     finally:
         dialog.destroy()
+
+
+class _RefusalLine:
+    """The red line under the fields: set when OK is refused, and kept up to date as the
+    settings change, so it disappears as soon as they can run (e.g. once a style is chosen)."""
+
+    def __init__(self, label: Gtk.Label, why: object) -> None:
+        self.label = label
+        self.why = why
+        self.reason: str | None = None
+
+    def show(self, reason: str | None) -> None:
+        if reason == self.reason:
+            return
+        self.reason = reason
+        if reason is None:
+            self.label.set_text("")
+            trace("dialog: refusal cleared (the settings can run now)")
+            return
+        self.label.set_markup('<span foreground="#c01c28"><b>'
+                              f"{GLib.markup_escape_text(reason, -1)}</b></span>")
+
+    def recheck(self, _config: object, spec: GObject.ParamSpec) -> None:
+        if self.reason is not None:
+            trace(f"dialog: {spec.name} changed, refusal checked again")
+            self.show(self.why())
+
+
+def _line(label: Gtk.Widget) -> Gtk.Widget:
+    """Wrap a dialog line at LINE_CHARS characters, so its length never changes the width."""
+    if isinstance(label, Gtk.Label):
+        label.set_line_wrap(True)
+        label.set_width_chars(LINE_CHARS)
+        label.set_max_width_chars(LINE_CHARS)
+        label.set_xalign(0.0)
+    return label
+
+
+def _trace_width(dialog: Gtk.Widget, allocation: object, seen: list[int]) -> None:
+    """The dialog's width whenever it changes (tests check that messages do not widen it)."""
+    width = dialog.get_allocated_width()
+    if not seen or seen[-1] != width:
+        seen.append(width)
+        trace(f"dialog: width {width}")
 
 
 def _refusal(config: Gimp.ProcedureConfig, offered: list[str]) -> str | None:
@@ -110,13 +164,15 @@ def _offer_models(config: Gimp.ProcedureConfig, offered: list[str], preferred: s
         choice.set_sensitive(name, name in offered)
 
 
-def _daemon_label(dialog: GimpUi.ProcedureDialog, line: str) -> None:
+def _daemon_label(dialog: GimpUi.ProcedureDialog, line: str, tooltip: str, demo: bool) -> None:
     """The daemon's device and weights; random (demo) weights in bold, never to be mistaken
-    for a real model."""
+    for a real model; where the weights came from in the tooltip."""
     markup = GLib.markup_escape_text(line, -1)
-    if "demo weights" in line:
+    if demo:
         markup = f"<b>{markup}</b>"
-    dialog.get_label("daemon-info", markup, True, False)
+    label = _line(dialog.get_label("daemon-info", markup, True, False))
+    if tooltip:
+        label.set_tooltip_text(tooltip)
 
 
 def _link_style_source(dialog: GimpUi.ProcedureDialog, config: Gimp.ProcedureConfig) -> None:
@@ -147,11 +203,11 @@ def _image_chooser(dialog: GimpUi.ProcedureDialog, name: str) -> None:
         trace(f"dialog: no file chooser button in {name}'s widget")
         return
     images = Gtk.FileFilter()
-    images.set_name("Images")
+    images.set_name(_("Images"))
     images.add_pixbuf_formats()
     images.add_mime_type("image/*")
     everything = Gtk.FileFilter()
-    everything.set_name("All files")
+    everything.set_name(_("All files"))
     everything.add_pattern("*")
     button.add_filter(images)
     button.add_filter(everything)

@@ -17,6 +17,7 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, GLib, GObject  # noqa: E402
 
 from .debug import trace  # noqa: E402
+from .i18n import _  # noqa: E402
 from .messages import Failure  # noqa: E402
 from .pixels import CHANNELS, write_rgba  # noqa: E402
 
@@ -35,15 +36,16 @@ class Painted:
 def sources(drawables: Sequence[Gimp.Drawable]) -> list[Gimp.Layer]:
     """The selected layers to paint, in the caller's order; refuses what cannot be painted."""
     if not drawables:
-        raise Failure("Select one or more layers first.")
+        raise Failure(_("Select one or more layers first."))
     found: list[Gimp.Layer] = []
     seen: set[int] = set()
     for d in drawables:
         if not isinstance(d, Gimp.Layer):
-            raise Failure(f"'{d.get_name()}' is a channel or mask; select layers to paint.")
+            raise Failure(_("'{name}' is a channel or mask; select layers to paint.").format(
+                name=d.get_name()))
         if isinstance(d, Gimp.GroupLayer):
-            raise Failure(f"'{d.get_name()}' is a layer group; select the layers inside it (or "
-                          "merge the group) instead.")
+            raise Failure(_("'{name}' is a layer group; select the layers inside it (or "
+                            "merge the group) instead.").format(name=d.get_name()))
         if d.get_id() not in seen:
             seen.add(d.get_id())
             found.append(d)
@@ -56,17 +58,20 @@ def match_result(layers: Sequence[Gimp.Layer], names: Sequence[str],
     """Pair the daemon's images with their sources, checking count, size and channels against
     what was sent (the layers themselves may have changed or gone in the meantime)."""
     if len(images) != len(layers):
-        raise Failure(f"The daemon sent {len(images)} picture(s) for {len(layers)} layer(s); "
-                      "nothing was changed. Please report this.")
+        raise Failure(_("The daemon sent {pictures} picture(s) for {layers} layer(s); "
+                        "nothing was changed. Please report this.").format(
+            pictures=len(images), layers=len(layers)))
     style = " + ".join(style_names)
     painted = []
     for src, name, (w, h), (desc, frame) in zip(layers, names, sent, images):
         got = (getattr(desc, "width", None), getattr(desc, "height", None),
                getattr(desc, "channels", None))
         if got != (w, h, CHANNELS) or len(frame) != w * h * CHANNELS:
-            raise Failure(f"The daemon sent a {got[0]}x{got[1]} picture for the {w}x{h} layer "
-                          f"'{name}'; nothing was changed. Please report this.")
-        painted.append(Painted(src, f"{name} — {style}", w, h, bytes(frame)))
+            raise Failure(_("The daemon sent a {got_w}x{got_h} picture for the {w}x{h} layer "
+                            "'{name}'; nothing was changed. Please report this.").format(
+                got_w=got[0], got_h=got[1], w=w, h=h, name=name))
+        painted.append(Painted(src, _("{layer} — {style}").format(layer=name, style=style), w,
+                               h, bytes(frame)))
     return painted
 
 
@@ -103,7 +108,8 @@ def insert(image: Gimp.Image, painted: Sequence[Painted]) -> list[Gimp.Layer]:
         image.set_selected_layers(made)
     except (GLib.Error, ValueError, TypeError) as exc:
         _discard(image, made, inserted)
-        raise Failure(f"GIMP could not add the new layer(s): {exc}. Nothing was changed.") from None
+        raise Failure(_("GIMP could not add the new layer(s): {error}. Nothing was "
+                        "changed.").format(error=exc)) from None
     finally:
         image.undo_group_end()
         trace("undo group end")

@@ -1,5 +1,6 @@
-"""The live preview: a small window beside GIMP that shows the picture forming, the progress
-line (with the time left) and a Cancel button, for INTERACTIVE runs.
+"""The live preview: a small window beside GIMP that shows the picture forming, a bar with the
+percentage done, the progress line (wrapped, never cut) and a Cancel button, for INTERACTIVE
+runs.
 
 Why a window and not a temporary layer: GIMP's own cancel button kills the plug-in
 (``gimp_plug_in_close(plug_in, TRUE)``) and GIMP then removes nothing a plug-in put into the
@@ -21,9 +22,13 @@ gi.require_version("Pango", "1.0")
 from gi.repository import GdkPixbuf, GimpUi, GLib, Gtk, Pango  # noqa: E402
 
 from .debug import trace  # noqa: E402
-from .progress import PREVIEW_BOX, preview_size  # noqa: E402
+from .i18n import _  # noqa: E402
+from .progress import PREVIEW_BOX, percent, preview_size  # noqa: E402
 
-TITLE = "Impasto — painting"
+TITLE = _("Impasto — painting")
+#: the progress line's width in characters: the picture's width, so that a longer line wraps
+#: onto a second row instead of widening the window or being cut
+LINE_CHARS = 36
 
 
 class PreviewWindow:
@@ -34,7 +39,7 @@ class PreviewWindow:
         self.frames = 0
         self.window = Gtk.Dialog(title=TITLE, modal=False)
         self.window.set_role("impasto-preview")
-        self.window.add_button("_Cancel", Gtk.ResponseType.CANCEL)
+        self.window.add_button(_("_Cancel"), Gtk.ResponseType.CANCEL)
         self.window.connect("response", self._on_response)
         self.window.connect("delete-event", self._on_delete)
         box = self.window.get_content_area()
@@ -50,9 +55,16 @@ class PreviewWindow:
         frame.add(self.image)
         box.pack_start(frame, True, True, 0)
         self.bar = Gtk.ProgressBar(show_text=True)
-        self.bar.set_ellipsize(Pango.EllipsizeMode.MIDDLE)  # a longer line must not resize
-        self.bar.set_text("Starting…")
+        self.bar.set_text(percent(0.0))
         box.pack_start(self.bar, False, False, 0)
+        self.line = Gtk.Label(label=_("Starting…"), xalign=0.0, yalign=0.0)
+        self.line.set_line_wrap(True)
+        self.line.set_line_wrap_mode(Pango.WrapMode.WORD_CHAR)
+        self.line.set_width_chars(LINE_CHARS)
+        self.line.set_max_width_chars(LINE_CHARS)
+        self.line.set_lines(3)  # three rows at most, the last one ellipsized: the size holds
+        self.line.set_ellipsize(Pango.EllipsizeMode.END)
+        box.pack_start(self.line, False, False, 0)
         self.window.show_all()
         try:
             GimpUi.window_set_transient(self.window)  # above the image window it came from
@@ -76,8 +88,23 @@ class PreviewWindow:
             Gtk.main_iteration_do(False)
 
     def progress(self, fraction: float, line: str) -> None:
-        self.bar.set_fraction(min(1.0, max(0.0, fraction)))
-        self.bar.set_text(line)
+        """The bar shows the share done as a percentage; the line below it says where the
+        job is (scale, step, time left), on as many rows as it needs."""
+        share = min(1.0, max(0.0, fraction))
+        self.bar.set_fraction(share)
+        self.bar.set_text(percent(share))
+        if line != self.line.get_text():
+            self.line.set_text(line)
+            self.line.set_tooltip_text(line)
+            trace(f"preview: bar {self.bar.get_text()!r}, line {line!r}, "
+                  f"{self._line_rows()} row(s), all shown: {not self._line_cut()}")
+
+    def _line_rows(self) -> int:
+        return self.line.get_layout().get_line_count()
+
+    def _line_cut(self) -> bool:
+        """True when Pango had to ellipsize the line (it did not fit in its rows)."""
+        return bool(self.line.get_layout().is_ellipsized())
 
     def show(self, width: int, height: int, channels: int, pixels: bytes) -> None:
         """Show one preview frame (RGB or RGBA, 8 bits), scaled to the window's box."""

@@ -1,7 +1,8 @@
 """Turn the daemon's progress events into GIMP's progress bar fraction and text.
 
 Pure functions: the run loop feeds them the event's ``ProgressEvent`` (read once by the client)
-and hands the result to ``Gimp.progress_update``/``Gimp.progress_set_text``.
+and hands the result to ``Gimp.progress_update``/``Gimp.progress_set_text`` and the preview
+window.
 """
 
 from __future__ import annotations
@@ -10,40 +11,62 @@ from collections.abc import Sequence
 
 from impasto_wire.progress import ProgressEvent, format_eta
 
-DEMO_TAG = "[demo weights — not a real model] "
+from .i18n import _
+
+DEMO_TAG = _("[demo weights — not a real model] ")
+#: stages before any work is measured: no percentage yet
+_UNMEASURED = ("queued", "starting")
 
 
 def fraction(event: ProgressEvent) -> float:
     """Overall progress 0..1 as the daemon measures it (share of the job's time done)."""
-    if event.stage in ("queued", "starting"):
+    if event.stage in _UNMEASURED:
         return 0.0
     return min(1.0, max(0.0, event.fraction))
 
 
+def percent(share: float) -> str:
+    """"42 %" for a 0..1 share, the way the bar and the text show it (the event's percent)."""
+    return _("{percent} %").format(percent=ProgressEvent(fraction=share).percent)
+
+
 def text(event: ProgressEvent, layer_names: Sequence[str], demo: bool = False) -> str:
-    """One line for the progress bar, e.g. "Painting 'Sky' (2 of 3): scale 1/2, step 40/150"."""
+    """One line for the progress bar, the percentage first (GIMP cuts a long text at its end),
+    e.g. "42 % · Painting 'Sky' (2 of 3): scale 1/2, step 40/150, eta 2m10s"."""
+    line = (DEMO_TAG if demo else "") + _what(event, layer_names)
+    if event.stage in _UNMEASURED:
+        return line
+    return _("{percent} · {line}").format(percent=percent(fraction(event)), line=line)
+
+
+def _what(event: ProgressEvent, layer_names: Sequence[str]) -> str:
     layers = max(1, event.layers)
     layer = min(max(0, event.layer), layers - 1)
-    name = layer_names[layer] if layer < len(layer_names) else f"layer {layer + 1}"
-    which = f"'{name}'" + (f" ({layer + 1} of {layers})" if layers > 1 else "")
+    name = layer_names[layer] if layer < len(layer_names) else \
+        _("layer {number}").format(number=layer + 1)
+    which = (_("'{name}' ({number} of {count})").format(name=name, number=layer + 1,
+                                                        count=layers)
+             if layers > 1 else _("'{name}'").format(name=name))
     stage = event.stage
     if stage == "queued":
-        ahead = event.position
-        line = "Waiting for the daemon" + (f" ({ahead} job(s) ahead)" if ahead else "") + "…"
-    elif stage == "starting":
-        line = f"Preparing {which}…"
-    elif stage == "targets":
-        line = f"Reading the style for {which}…"
-    elif stage == "optimising":
-        where = f"scale {event.scale}/{event.scales}, " if event.scales > 1 else ""
+        if event.position:
+            return _("Waiting for the daemon ({ahead} job(s) ahead)…").format(
+                ahead=event.position)
+        return _("Waiting for the daemon…")
+    if stage == "starting":
+        return _("Preparing {layer}…").format(layer=which)
+    if stage == "targets":
+        return _("Reading the style for {layer}…").format(layer=which)
+    if stage == "optimising":
+        line = _("Painting {layer}: step {step}/{steps}") if event.scales <= 1 else \
+            _("Painting {layer}: scale {scale}/{scales}, step {step}/{steps}")
+        line = line.format(layer=which, scale=event.scale, scales=event.scales,
+                           step=event.step, steps=event.steps)
         eta = format_eta(event.eta)
-        line = (f"Painting {which}: {where}step {event.step}/{event.steps}"
-                + (f", {eta}" if eta else ""))
-    elif stage == "finishing":
-        line = f"Finishing {which}…"
-    else:
-        line = f"Working on {which}…"
-    return (DEMO_TAG if demo else "") + line
+        return _("{line}, {eta}").format(line=line, eta=eta) if eta else line
+    if stage == "finishing":
+        return _("Finishing {layer}…").format(layer=which)
+    return _("Working on {layer}…").format(layer=which)
 
 
 #: the preview's long side on screen, and what the plug-in asks the daemon for

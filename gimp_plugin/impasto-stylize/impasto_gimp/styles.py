@@ -15,6 +15,7 @@ from gi.repository import Gimp, Gio, GLib  # noqa: E402
 
 from impasto_wire import Style  # noqa: E402
 
+from .i18n import _  # noqa: E402
 from .messages import Failure  # noqa: E402
 from .options import NO_STYLE_FILE, NO_STYLE_LAYER  # noqa: E402
 from .pixels import CHANNELS, read_rgba  # noqa: E402
@@ -47,21 +48,24 @@ def from_file(gfile: Gio.File, weight: float) -> tuple[Style, str]:
     """A Style from an image file, and its name for the new layers."""
     path = gfile.get_path()
     if path is None:
-        raise Failure(f"The style image {gfile.get_uri()} is not a local file. Save it to disk "
-                      "first, or open it in GIMP and use it as the style layer.")
+        raise Failure(_("The style image {uri} is not a local file. Save it to disk first, "
+                        "or open it in GIMP and use it as the style layer.").format(
+            uri=gfile.get_uri()))
     name = display_name(path)
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            raise Failure(f"The style image '{name}' is {size // 2**20} MiB, too large for a "
-                          "style. Use a smaller picture (a few megapixels are plenty).")
+            raise Failure(_("The style image '{name}' is {mib} MiB, too large for a style. "
+                            "Use a smaller picture (a few megapixels are plenty).").format(
+                name=name, mib=size // 2**20))
         with open(path, "rb") as f:
             data = f.read()
     except FileNotFoundError:
-        raise Failure(f"The style image '{path}' does not exist. Check the path, or choose "
-                      "another picture.") from None
+        raise Failure(_("The style image '{path}' does not exist. Check the path, or choose "
+                        "another picture.").format(path=path)) from None
     except OSError as exc:
-        raise Failure(f"The style image '{path}' cannot be read: {exc.strerror}.") from None
+        raise Failure(_("The style image '{path}' cannot be read: {error}.").format(
+            path=path, error=exc.strerror)) from None
     encoding = sniff_encoding(data[:32])
     if encoding is not None:
         return Style.encoded(data, encoding, weight), name
@@ -80,13 +84,14 @@ def _loaded_by_gimp(gfile: Gio.File, name: str, weight: float) -> Style:
     finally:
         plug_in.set_pdb_error_handler(handler)
     if image is None:
-        raise Failure(f"The style image '{name}' is not an image that Impasto or GIMP can read. "
-                      "Choose a picture file (PNG, JPEG, WebP, TIFF, BMP or any format GIMP "
-                      "opens) or a layer.")
+        raise Failure(_("The style image '{name}' is not an image that Impasto or GIMP can "
+                        "read. Choose a picture file (PNG, JPEG, WebP, TIFF, BMP or any format "
+                        "GIMP opens) or a layer.").format(name=name))
     try:
         layer = image.merge_visible_layers(Gimp.MergeType.CLIP_TO_IMAGE)
         if layer is None:
-            raise Failure(f"The style image '{name}' has no visible layers.")
+            raise Failure(_("The style image '{name}' has no visible layers.").format(
+                name=name))
         return Style.raw(layer.get_width(), layer.get_height(), CHANNELS, read_rgba(layer),
                          weight)
     finally:
@@ -96,7 +101,7 @@ def _loaded_by_gimp(gfile: Gio.File, name: str, weight: float) -> Style:
 def from_layer(layer: Gimp.Layer, weight: float) -> tuple[Style, str]:
     """A Style from a layer of any open image, and its name for the new layers."""
     if layer is None or not layer.is_valid():
-        raise Failure("The style layer is gone (its image was closed). Pick another style.")
+        raise Failure(_("The style layer is gone (its image was closed). Pick another style."))
     data = read_rgba(layer)
     return Style.raw(layer.get_width(), layer.get_height(), CHANNELS, data, weight), \
         layer.get_name()
