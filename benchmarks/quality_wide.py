@@ -9,6 +9,7 @@ scored by quality_metrics.py, photo_kept included: the figure a takeover fails.
     python benchmarks/quality_wide.py --half tuning --iterations 150 --clock cpu
     python benchmarks/quality_wide.py --pairs portrait:glowing_disc --sheet /tmp/p.png
     python benchmarks/quality_wide.py --list          # the pairs, their halves and sources
+    python benchmarks/quality_wide.py --half check --json J --resume   # finish a cut run
 
 A pair whose picture is not installed here is reported as missing (with the package to
 install) in the output and the JSON, never silently dropped. The summary is per half.
@@ -34,6 +35,9 @@ import quality_pictures as qp  # noqa: E402
 from impasto_daemon.engine import StyleEngine  # noqa: E402
 
 KEPT = ("photo_kept", "content_edges")  # Impasto must keep at least the loop's, per pair
+#: the plain loop's style and content weights: those of the README's quality table; the
+#: tutorial's own 1e6 / 1 diverge to clipped noise on the anchor's Caffe-scale VGG16
+REF_WEIGHTS = (0.09, 0.0003)
 
 
 def pictures(photo: str, style: str, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -102,6 +106,18 @@ def write_json(path: Path, about: dict[str, Any], rows: list[dict[str, Any]]) ->
     path.write_text(json.dumps(report, indent=1, default=quality._json_default))
 
 
+def resumed(path: Path, about: dict[str, Any]) -> list[dict[str, Any]]:
+    """The measured pairs of an earlier run written to ``path`` with the same settings."""
+    if not path.is_file():
+        return []
+    earlier = json.loads(path.read_text())
+    for key in ("size", "settings", "clock", "threads", "reference_weights", "weights"):
+        if earlier.get(key) != json.loads(json.dumps(about[key], default=quality._json_default)):
+            raise SystemExit(f"--resume: {path} was run with another {key}: "
+                             f"{earlier.get(key)!r}")
+    return [r for r in earlier["pairs"] if "impasto" in r]
+
+
 def list_pairs() -> None:
     for photo, style in qp.PAIRS:
         print(f"{qp.half_of(photo, style):<7} {photo} ({qp.PHOTOS[photo].kind}) x {style} "
@@ -124,8 +140,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2, help="torch threads, both sides")
     parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                         help="equal wall time, or equal process CPU time (a loaded machine)")
+    parser.add_argument("--ref-style-weight", type=float, default=REF_WEIGHTS[0],
+                        help="the plain loop's style weight")
+    parser.add_argument("--ref-content-weight", type=float, default=REF_WEIGHTS[1],
+                        help="the plain loop's content weight")
     parser.add_argument("--weights", help="impasto-vgg/1 VGG16 file (default: import anchor)")
     parser.add_argument("--json", type=Path, help="write every figure here (after each pair)")
+    parser.add_argument("--resume", action="store_true",
+                        help="keep the pairs --json already has (same settings) and run the rest")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet PNG here")
     parser.add_argument("--label", default="")
     parser.add_argument("--list", action="store_true", help="print the pairs and sources")
@@ -146,15 +168,17 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit("the quality harness needs real ImageNet weights, not random ones")
     reference = quality.Reference(
         quality.tutorial_features("vgg16", engine.features_state("vgg16"), torch.device("cpu")),
-        "seconds" if args.clock == "wall" else "cpu_seconds")
+        "seconds" if args.clock == "wall" else "cpu_seconds",
+        args.ref_style_weight, args.ref_content_weight)
     about = {"label": args.label, "half": args.half, "size": args.size,
              "threads": torch.get_num_threads(), "torch": torch.__version__,
              "engine": quality.engine_source(), "weights": info.label, "clock": args.clock,
              "settings": settings.to_dict(), "reference_weights": reference.weights}
     print(f"{len(pairs)} pairs ({args.half}), {args.size} px, {torch.get_num_threads()} "
           f"threads, clock {args.clock}, {info.label}\nImpasto from {about['engine']}: {settings}")
-    rows: list[dict[str, Any]] = []
-    for photo, style in pairs:
+    rows = resumed(args.json, about) if args.resume and args.json else []
+    warm = False
+    for photo, style in [p for p in pairs if p not in {(r["photo"], r["style"]) for r in rows}]:
         row: dict[str, Any] = {"photo": photo, "style": style, "half": qp.half_of(photo, style)}
         try:
             content, style_pixels = pictures(photo, style, args.size)
@@ -162,7 +186,8 @@ def main(argv: list[str] | None = None) -> None:
             rows.append({**row, "missing": str(exc)})
             print(f"{photo} x {style}: MISSING {exc}", flush=True)
         else:
-            if not any("impasto" in r for r in rows):  # warm the engine once, untimed
+            if not warm:  # warm the engine once, untimed
+                warm = True
                 engine.stylize(content, [style_pixels],
                                dataclasses.replace(settings, size=64, iterations=2))
             row |= quality.run_pictures(engine, reference, settings, content, style_pixels)
@@ -172,8 +197,8 @@ def main(argv: list[str] | None = None) -> None:
                                 [row["reference"], row["impasto"]], flush=True)
         if args.json:
             write_json(args.json, about, rows)
-        if args.sheet and any("impasto" in r for r in rows):
-            quality.contact_sheet([r for r in rows if "impasto" in r], args.sheet)
+        if args.sheet and any("_pictures" in r for r in rows):  # this run's pairs only
+            quality.contact_sheet([r for r in rows if "_pictures" in r], args.sheet)
     for half in qp.HALVES:
         if any(r["half"] == half for r in rows):
             print_summary(half, [r for r in rows if r["half"] == half])
