@@ -157,7 +157,7 @@ STYLES = {p.name: p for p in (
             _wallpaper("OneStandsOut", "640x480.jpg")),
     Picture("gravel", "a busy texture", SKIMAGE, _skimage("gravel")),
     Picture("leopard", "a busy texture", GIMP, _gimp_pattern("Animal/leopard.pat")),
-    Picture("walnut", "dark wood stripes", GIMP, _gimp_pattern("Wood/walnut.pat")),
+    Picture("walnut", "dark wood grain", GIMP, _gimp_pattern("Wood/walnut.pat")),
     Picture("autumn", "a painting", PLASMA, _wallpaper("Autumn", "640x480.jpg")),
     Picture("swirl", "a painting", "tests/data/swirl_strokes.png (make_style_image.py)",
             lambda: _file(_SWIRL, "tests/data/make_style_image.py")),
