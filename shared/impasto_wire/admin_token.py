@@ -13,9 +13,14 @@ from __future__ import annotations
 import hmac
 import os
 import secrets
+import stat
 from pathlib import Path
 
 from . import endpoints as E
+from . import safe_files
+
+TOKEN_BYTES = 32  # written as hex, one line
+_MAX_TOKEN_FILE = 2 * TOKEN_BYTES + 2
 
 
 def token_path(endpoint: str, create: bool = True) -> Path | None:
@@ -33,26 +38,47 @@ def create_token(endpoint: str) -> tuple[Path, str] | None:
     path = token_path(endpoint)
     if path is None:
         return None
-    token = secrets.token_hex(32)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as f:
-        f.write(token + "\n")
-    os.replace(str(tmp), str(path))
+    token = secrets.token_hex(TOKEN_BYTES)
+    safe_files.write_file(path, (token + "\n").encode("ascii"), mode=0o600)
     return path, token
 
 
 def read_token(endpoint: str) -> str | None:
-    """Client side: the token for a loopback TCP ``endpoint`` if this user can read it."""
-    try:
-        if not E.is_loopback_endpoint(endpoint):
-            return None
-        path = token_path(endpoint, create=False)
-        if path is None:
-            return None
-        return path.read_text(encoding="ascii").strip() or None
-    except (OSError, E.EndpointError):
+    """Client side: the token for a loopback TCP ``endpoint``; None when there is none.
+
+    The folder gets the runtime folder's checks and the file must be a regular file of ours,
+    opened without following a symlink or waiting on a FIFO and read no further than a token
+    is long: a planted FIFO would hang the client, a link to /dev/zero exhaust its memory.
+    Anything unsafe is an EndpointError saying what is wrong (never a silent use).
+    """
+    if not E.is_loopback_endpoint(endpoint):
         return None
+    path = token_path(endpoint, create=False)
+    if path is None:
+        return None
+    if not path.parent.exists():
+        return None  # no daemon ever ran here
+    E.check_ancestors(path.parent)
+    E.check_private_dir(path.parent)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(str(path), flags)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise E.EndpointError(f"cannot read the daemon's token {path}: "
+                              f"{exc.strerror or exc} (a symbolic link?); remove it") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+            raise E.EndpointError(f"{path} is not a file of yours, so it holds no token of "
+                                  f"your daemon; remove it (rm {path})")
+        text = os.read(fd, _MAX_TOKEN_FILE + 1)
+    finally:
+        os.close(fd)
+    if len(text) > _MAX_TOKEN_FILE:
+        raise E.EndpointError(f"{path} is longer than a token; remove it (rm {path})")
+    return text.decode("ascii", "replace").strip() or None
 
 
 def remove_token(path: Path, token: str) -> None:

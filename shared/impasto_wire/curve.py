@@ -15,6 +15,9 @@ from typing import Union
 
 import zmq
 from zmq.auth.certs import load_certificate
+from zmq.utils import z85
+
+from . import safe_files
 
 ENV_CLIENT_KEY = "IMPASTO_CURVE_CLIENT_KEY"  # the client's NAME.key_secret
 ENV_SERVER_KEY = "IMPASTO_CURVE_SERVER_KEY"  # the daemon's NAME.key (public)
@@ -27,9 +30,23 @@ class CurveKeyError(Exception):
 
 
 def _write(path: Path, text: str, mode: int) -> None:
-    fd = os.open(str(path), os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
+    """Through the one safe writer; ``exclusive``: an existing key is never replaced."""
+    safe_files.write_file(path, text.encode("utf-8"), mode=mode, exclusive=True)
+
+
+def _check_key(key: bytes | None, what: str, path: Path) -> bytes:
+    """A CurveZMQ key is 40 Z85 characters (32 bytes); anything else would reach libzmq as an
+    "Invalid argument" traceback, so it is refused here, naming the file."""
+    if key is None:
+        raise CurveKeyError(f"{path} holds no {what}")
+    try:
+        ok = len(key) == 40 and len(z85.decode(key)) == 32
+    except (KeyError, ValueError, TypeError):
+        ok = False
+    if not ok:
+        raise CurveKeyError(f"the {what} in {path} is not a CurveZMQ key (40 Z85 characters; "
+                            f"this one has {len(key)}); make a new pair with `impasto keys`")
+    return key
 
 
 def _cert_text(kind: str, public: bytes, secret: bytes | None = None) -> str:
@@ -83,7 +100,7 @@ def load_public_key(path: PathLike) -> bytes:
         raise CurveKeyError(f"public key {p} {_unreadable(p, exc)}") from None
     if not public:
         raise CurveKeyError(f"{p} holds no public key (a file made by `impasto keys`?)")
-    return public
+    return _check_key(public, "public key", p)
 
 
 def load_secret_key(path: PathLike) -> tuple[bytes, bytes]:
@@ -106,7 +123,7 @@ def load_secret_key(path: PathLike) -> tuple[bytes, bytes]:
         raise CurveKeyError(f"secret key {p} {_unreadable(p, exc)}") from None
     if secret is None:
         raise CurveKeyError(f"{p} holds no secret key (use the .key_secret file)")
-    return public, secret
+    return _check_key(public, "public key", p), _check_key(secret, "secret key", p)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import safe_files
+from .endpoints import EndpointError, check_endpoint
+from .limits import check_setting
+
 ENV_CONFIG = "IMPASTO_CONFIG"
+MAX_FILE_BYTES = 256 * 1024  # far above any real configuration; bounds what a mistake reads
 FILE_NAME = "daemon.toml"
 MODELS = ("vgg19", "vgg16")
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?(,cuda:\d+)*)$")
@@ -66,12 +71,30 @@ def load(path: Path | None = None) -> ConfigFile | None:
     """The configuration at ``path`` (default: ``default_path()``), None when there is none."""
     path = Path(path) if path is not None else default_path()
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES // 1024} KiB, so not an Impasto "
+                          "configuration (docs/CONFIG.md)")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        what = "UTF-16 text" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "binary data"
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}; "
+                          f"{what}?); save it as UTF-8 (docs/CONFIG.md)") from None
+    if "\x00" in text:
+        raise ConfigError(f"{path}: holds NUL bytes, so it is not a text file; save it as "
+                          "UTF-8 text (docs/CONFIG.md)")
     return parse(text, path)
+
+
+def save(cfg: ConfigFile, path: Path) -> Path:
+    """Write ``render(cfg)`` to ``path`` through the one safe writer (keeps an own file's mode)."""
+    return safe_files.write_file(path, render(cfg).encode("utf-8"))
 
 
 def parse(text: str, path: Path | None = None) -> ConfigFile:
@@ -121,10 +144,16 @@ def _from_tables(data: dict[str, Any], where: str, path: Path | None) -> ConfigF
     if not DEVICE_RE.match(cfg.device):
         raise ConfigError(f"{where}: daemon.device is auto, cpu, cuda, cuda:N or a list such as "
                           f"cuda:0,cuda:1 (got {cfg.device!r})")
-    if cfg.endpoint and not cfg.endpoint.startswith(("ipc://", "tcp://")):
-        raise ConfigError(f"{where}: daemon.endpoint is ipc://PATH or tcp://HOST:PORT")
-    if cfg.memory_budget_mb < 0:
-        raise ConfigError(f"{where}: daemon.memory_budget_mb must be >= 0 (0 = automatic)")
+    if cfg.endpoint:
+        try:
+            check_endpoint(cfg.endpoint)
+        except EndpointError as exc:
+            raise ConfigError(f"{where}: daemon.endpoint is ipc://PATH or tcp://HOST:PORT "
+                              f"({exc})") from None
+    try:
+        check_setting("memory_budget_mb", cfg.memory_budget_mb)
+    except ValueError as exc:
+        raise ConfigError(f"{where}: daemon.{exc} (0 = automatic)") from None
     return cfg
 
 

@@ -18,6 +18,8 @@ import stat
 import sys
 from pathlib import Path
 
+from . import safe_files
+
 ENV_ENDPOINT = "IMPASTO_ENDPOINT"
 DEFAULT_TCP_PORT = 47213  # the port to suggest for an explicit tcp endpoint; never used unasked
 ANNOUNCE_FILE = "endpoint"
@@ -66,8 +68,46 @@ def runtime_dir(create: bool = True) -> Path:
                 raise EndpointError(f"cannot create {path.parent}: {exc.strerror or exc}; "
                                     f"{_USE_INSTEAD}") from None
     if create:
+        check_ancestors(path)
         ensure_private_dir(path)
     return path
+
+
+def _folders_above(path: Path) -> list[Path]:
+    """Every folder above ``path``, as written and as the system resolves it (a symlinked
+    folder is judged by where it leads and by the folder it sits in)."""
+    written = Path(os.path.abspath(path)).parent
+    real = Path(os.path.realpath(written))
+    seen: dict[Path, None] = {}
+    for folder in (*reversed((written, *written.parents)), *reversed((real, *real.parents))):
+        seen.setdefault(folder, None)
+    return list(seen)
+
+
+def check_ancestors(path: Path) -> None:
+    """Refuse a runtime folder that another user could swap: every folder above it must be
+    ours or root's, and closed to writing by others unless sticky (as /tmp is, where only an
+    entry's owner may rename it). Otherwise whoever owns or may write such a folder can
+    replace the runtime folder between our check and our use of it (issue 19, item 5)."""
+    me = _uid()
+    if not hasattr(os, "getuid"):
+        return
+    for folder in _folders_above(path):
+        try:
+            st = os.stat(folder)
+        except OSError as exc:
+            raise EndpointError(f"cannot check {folder}: {exc.strerror or exc}; "
+                                f"{_USE_INSTEAD}") from None
+        if st.st_uid not in (me, 0):
+            raise EndpointError(
+                f"{folder}, a folder above Impasto's runtime folder {path}, belongs to "
+                f"{_owner(st.st_uid)}, who could replace what is in it; {_USE_INSTEAD}")
+        mode = stat.S_IMODE(st.st_mode)
+        if mode & 0o022 and not mode & stat.S_ISVTX:
+            raise EndpointError(
+                f"{folder}, a folder above Impasto's runtime folder {path}, is writable by "
+                f"other users (mode {mode:04o}), who could replace what is in it: run "
+                f"chmod go-w {folder}, or {_USE_INSTEAD}")
 
 
 def _owner(uid: int) -> str:
@@ -94,7 +134,21 @@ def ensure_private_dir(path: Path) -> Path:
     except OSError as exc:
         raise EndpointError(f"cannot create {path}: {exc.strerror or exc}; {_USE_INSTEAD}") \
             from None
-    st = os.lstat(path)
+    mode = check_private_dir(path)
+    if mode != 0o700:
+        os.chmod(path, 0o700)
+    return path
+
+
+def check_private_dir(path: Path) -> int:
+    """The checks of ``ensure_private_dir`` without creating or changing anything; returns the
+    folder's mode. EndpointError for a symlink, a non-folder, another user's folder or one
+    others can write in."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        raise EndpointError(f"cannot use {path}: {exc.strerror or exc}; {_USE_INSTEAD}") \
+            from None
     if stat.S_ISLNK(st.st_mode):
         raise EndpointError(
             f"{path} is a symbolic link (to {os.readlink(path)}), not Impasto's own folder; "
@@ -111,9 +165,7 @@ def ensure_private_dir(path: Path) -> Path:
         raise EndpointError(
             f"{path} is writable by other users (mode {mode:04o}), so what is in it cannot be "
             f"trusted: remove it (rm -r {path}) and Impasto makes a private one")
-    if mode != 0o700:
-        os.chmod(path, 0o700)
-    return path
+    return mode
 
 
 def ipc_supported() -> bool:
@@ -161,13 +213,7 @@ def read_announced() -> str | None:
 
 def write_announced(endpoint: str) -> Path:
     """Written by the daemon after binding, atomically and mode 0600."""
-    path = announce_path()
-    tmp = path.with_name(f".{ANNOUNCE_FILE}.{os.getpid()}")
-    fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(endpoint + "\n")
-    os.replace(str(tmp), str(path))
-    return path
+    return safe_files.write_file(announce_path(), (endpoint + "\n").encode(), mode=0o600)
 
 
 def remove_announced(endpoint: str) -> None:
@@ -241,5 +287,9 @@ def check_endpoint(endpoint: str) -> str:
         return endpoint
     if endpoint.startswith("tcp://"):
         tcp_host(endpoint)
+        port = endpoint.rpartition(":")[2]
+        if not (port.isdigit() and 1 <= int(port) <= 65535):
+            raise EndpointError(f"tcp endpoint {endpoint!r}: the port must be a number from 1 "
+                                f"to 65535 (e.g. {DEFAULT_TCP_PORT}), not {port!r}")
         return endpoint
     raise EndpointError(f"endpoint {endpoint!r} must start with ipc:// or tcp://")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from . import daemon_config
 from .client import Client, DaemonUnavailable
+from .curve import ENV_CLIENT_KEY, ENV_SERVER_KEY
 from .endpoints import (
     ENV_ENDPOINT,
     LOG_FILE,
@@ -135,6 +136,12 @@ def start_hint(config_path: Path | None = None) -> str:
         return str(exc)
 
 
+def curve_configured() -> bool:
+    """True when this client is set up for CurveZMQ (either key variable set)."""
+    return bool(os.environ.get(ENV_CLIENT_KEY, "").strip()
+                or os.environ.get(ENV_SERVER_KEY, "").strip())
+
+
 def answers(endpoint: str, timeout: float = 1.0) -> bool:
     """True when a daemon says hello at ``endpoint`` within ``timeout`` seconds."""
     try:
@@ -179,12 +186,14 @@ def _tail(log: Path, lines: int = 5) -> str:
 
 
 def _fresh_log(log: Path) -> int:
-    """Open a new log for this start, keeping the previous one as ``daemon.log.1``."""
+    """Open a new log for this start, keeping the previous one as ``daemon.log.1``; never
+    through a symlink (the runtime folder is private, but a log is a file we write)."""
     try:
         os.replace(str(log), str(log) + ".1")
     except FileNotFoundError:
         pass
-    return os.open(str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return os.open(str(log), os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+                   | getattr(os, "O_NOFOLLOW", 0), 0o600)
 
 
 def _close_log(log: Path, status: int) -> None:
@@ -216,6 +225,13 @@ def ensure_daemon(endpoint: str | None = None, command: Sequence[str] | None = N
     if not is_loopback_endpoint(endpoint):
         raise DaemonUnavailable(f"no daemon answers at {endpoint}, and a remote daemon cannot "
                                 "be started from here")
+    if curve_configured():
+        raise DaemonUnavailable(
+            f"no CurveZMQ daemon answers at {endpoint}; this client is set up for CurveZMQ "
+            f"({ENV_CLIENT_KEY}, {ENV_SERVER_KEY}), so it never starts a daemon itself (one "
+            "started here would listen without keys, open to every local user): start the "
+            "daemon with --curve-secret-key and --curve-allowed-keys, or unset both variables "
+            "to use a local daemon")
     argv = launch_argv(endpoint, command, config_path)
     log = log_path()
     fd = _fresh_log(log)

@@ -19,7 +19,41 @@ MAX_HEADER_BYTES = 64 * 1024  # the msgpack header of one message
 MAX_ID_LENGTH = 128  # a job or message id, in characters
 MAX_PREVIEW_SIZE = 1024  # long side of a progress preview
 
+#: the range each of the daemon's own settings may take (its flags and configuration file),
+#: checked when the setting is read: a value beyond it could only overflow something later
+#: (2**44 MiB of memory budget ran one job, then the result's 64-bit msgpack integer killed
+#: the daemon; issue 19). Upper ends sit far above any machine's need.
+DAEMON_SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "max_pixels": (1, 1 << 32),
+    "max_message_mb": (1, 1 << 12),
+    "max_styles": (1, 64),
+    "max_layers": (1, 256),
+    "max_iterations": (1, MAX_ITERATIONS),
+    "max_queue": (1, 1 << 16),
+    "max_queued_mb": (1, 1 << 20),
+    "memory_budget_mb": (0, 1 << 24),  # 16 TiB; 0 = decided from free memory
+    "target_cache_mb": (0, 1 << 20),
+    "client_timeout": (0.1, 86_400.0),
+    "seed": (0, 2**63 - 1),
+}
+
+
+def check_setting(name: str, value: float) -> float:
+    """``value`` when it lies in ``DAEMON_SETTING_RANGES[name]``, else ValueError saying the
+    range (a float must also be finite)."""
+    low, high = DAEMON_SETTING_RANGES[name]
+    if not (low <= value <= high):  # also refuses NaN
+        raise ValueError(f"{name} must be between {_plain(low)} and {_plain(high)}, got "
+                         f"{value!r}")
+    return value
+
+
+def _plain(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:g}"
+
+
 __all__ = [
+    "DAEMON_SETTING_RANGES", "check_setting",
     "MAX_HEADER_BYTES", "MAX_ID_LENGTH", "MAX_ITERATIONS", "MAX_LAYERS", "MAX_MESSAGE_BYTES",
     "MAX_PIXELS", "MAX_PREVIEW_SIZE", "MAX_QUEUE", "MAX_QUEUED_BYTES", "MAX_STYLES",
 ]

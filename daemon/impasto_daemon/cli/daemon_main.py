@@ -17,10 +17,23 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from impasto_wire import daemon_config
+from impasto_wire.limits import check_setting
 from impasto_wire.protocol import Limits
 
 DEFAULT_LIMITS = Limits()
 MB = 2**20
+
+
+def _bounded(name: str, kind: type = int):
+    """An argparse type: ``kind`` within ``limits.DAEMON_SETTING_RANGES[name]``."""
+    def parse(text: str):
+        try:
+            return check_setting(name, kind(text))
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc) if "between" in str(exc) else
+                                             f"{text!r} is not a {kind.__name__}") from None
+    parse.__name__ = kind.__name__  # argparse names the type in its messages
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,31 +60,34 @@ def build_parser() -> argparse.ArgumentParser:
                    help="torchvision, random (tests and demos, not a real model) or a .pth file "
                         "(PATH#sha256=HEX enforces its hash); MODEL=SOURCE sets one model's "
                         "(repeatable; default: the configuration's, else torchvision)")
-    p.add_argument("--seed", type=int, default=0, help="seed for --weights random")
+    p.add_argument("--seed", type=_bounded("seed"), default=0, help="seed for --weights random")
     c = p.add_argument_group("remote access (CurveZMQ; required to listen beyond loopback)")
     c.add_argument("--curve-secret-key", metavar="FILE",
                    help="the daemon's NAME.key_secret (see `impasto keys`)")
     c.add_argument("--curve-allowed-keys", metavar="DIR",
                    help="folder of allowed client public keys (*.key)")
     lim = p.add_argument_group("limits (announced to clients in the hello reply)")
-    lim.add_argument("--max-pixels", type=int, default=DEFAULT_LIMITS.max_pixels,
+    lim.add_argument("--max-pixels", type=_bounded("max_pixels"), default=DEFAULT_LIMITS.max_pixels,
                      help="largest image, in pixels (default %(default)s)")
-    lim.add_argument("--max-message-mb", type=int, default=DEFAULT_LIMITS.max_message_bytes // MB,
+    lim.add_argument("--max-message-mb", type=_bounded("max_message_mb"),
+                     default=DEFAULT_LIMITS.max_message_bytes // MB,
                      help="largest request in MiB, also ZeroMQ's MAXMSGSIZE (default %(default)s)")
-    lim.add_argument("--max-styles", type=int, default=DEFAULT_LIMITS.max_styles)
-    lim.add_argument("--max-layers", type=int, default=DEFAULT_LIMITS.max_layers)
-    lim.add_argument("--max-iterations", type=int, default=DEFAULT_LIMITS.max_iterations)
-    lim.add_argument("--max-queue", type=int, default=DEFAULT_LIMITS.max_queue)
-    lim.add_argument("--max-queued-mb", type=int, default=DEFAULT_LIMITS.max_queued_bytes // MB,
+    lim.add_argument("--max-styles", type=_bounded("max_styles"), default=DEFAULT_LIMITS.max_styles)
+    lim.add_argument("--max-layers", type=_bounded("max_layers"), default=DEFAULT_LIMITS.max_layers)
+    lim.add_argument("--max-iterations", type=_bounded("max_iterations"),
+                     default=DEFAULT_LIMITS.max_iterations)
+    lim.add_argument("--max-queue", type=_bounded("max_queue"), default=DEFAULT_LIMITS.max_queue)
+    lim.add_argument("--max-queued-mb", type=_bounded("max_queued_mb"),
+                     default=DEFAULT_LIMITS.max_queued_bytes // MB,
                      help="payload MiB all accepted, unfinished jobs may hold together; beyond "
                           "it a request is answered busy (default %(default)s)")
-    lim.add_argument("--client-timeout", type=float, default=10.0,
+    lim.add_argument("--client-timeout", type=_bounded("client_timeout", float), default=10.0,
                      help="cancel a job whose client was silent this many seconds (default 10)")
-    lim.add_argument("--memory-budget-mb", type=int, default=None,
+    lim.add_argument("--memory-budget-mb", type=_bounded("memory_budget_mb"), default=None,
                      help="memory one job may use per device; larger layers are tiled "
                           "(default: the configuration's, else 90%% of free GPU memory, or half "
                           "the free RAM on a CPU)")
-    lim.add_argument("--target-cache-mb", type=int, default=256,
+    lim.add_argument("--target-cache-mb", type=_bounded("target_cache_mb"), default=256,
                      help="memory for cached style targets (default 256)")
     p.add_argument("--no-announce", dest="announce", action="store_false",
                    help="do not write the endpoint file clients use to find this daemon")
