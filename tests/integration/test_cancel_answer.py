@@ -5,6 +5,8 @@ called a daemon that had answered at once "probably hung"."""
 
 from __future__ import annotations
 
+import time
+
 from daemon_support import small_job
 
 from impasto_wire import Client
@@ -14,10 +16,12 @@ from impasto_wire.protocol import MessageType as M
 def finished_while_status_waited(c: Client, job: str) -> None:
     """Ask status until the daemon no longer lists ``job``: its result was sent before that
     reply, so the client has read it (and kept it) while status() waited."""
-    for _ in range(600):
+    deadline = time.monotonic() + 300  # a bound, not a measurement: others' jobs may be ahead
+    while time.monotonic() < deadline:
         st = c.status()
         if job not in st["queued"] and job not in [r["id"] for r in st["running"]]:
             return
+        time.sleep(0.02)
     raise AssertionError(f"job {job} did not finish")
 
 

@@ -39,12 +39,14 @@ class Outcome:
     digest: bytes
     replay_on_submit: bool  # False: a resubmit runs the job again (it never ran to its end)
     nbytes: int = 0
+    peer: int | None = None
 
 
 @dataclass
 class _Tombstone:
     owner: bytes
     key: str | None
+    peer: int | None = None
 
 
 class Claim(enum.Enum):
@@ -120,12 +122,12 @@ class JobTable:
         with self._lock:
             job = self._live.get(job_id)
             if job is not None:
-                if _same_request(job.owner, job.key, job.digest, who, digest):
+                if _same_request(job.owner, job.key, job.peer, job.digest, who, digest):
                     return ClaimResult(Claim.DUPLICATE, job=job)
                 return _in_use(job_id)
             done = self._outcomes.peek(job_id)
             if done is not None:
-                if not _same_request(done.owner, done.key, done.digest, who, digest):
+                if not _same_request(done.owner, done.key, done.peer, done.digest, who, digest):
                     return _in_use(job_id)
                 if done.replay_on_submit:
                     return ClaimResult(Claim.REPLAY, outcome=done)
@@ -133,7 +135,7 @@ class JobTable:
                 return ClaimResult(Claim.NEW)
             gone = self._tombstones.get(job_id)
             if gone is not None:
-                if gone.owner != who.identity or gone.key != who.key:
+                if not _same_client(gone.owner, gone.key, gone.peer, who):
                     return _in_use(job_id)
                 return ClaimResult(Claim.REFUSED, code=P.BAD_REQUEST, message=(
                     f"job {job_id} already ran and its result is no longer kept; use a new id"))
@@ -210,7 +212,7 @@ class JobTable:
             job = self._live.get(job_id)
             if job is None:
                 return CancelResult.UNKNOWN, None
-            if not _may_see(job.owner, job.key, who):
+            if not _may_see(job.owner, job.key, job.peer, who):
                 return CancelResult.FORBIDDEN, None
             if who.identity != job.owner:
                 job.cancellers.add(who.identity)
@@ -254,14 +256,15 @@ class JobTable:
             setattr(self.counters, counter, getattr(self.counters, counter) + 1)
             frames = list(frames)
         nbytes = sum(memoryview(f).nbytes for f in frames)
-        outcome = Outcome(header, frames, job.owner, job.key, job.digest, replay_on_submit, nbytes)
+        outcome = Outcome(header, frames, job.owner, job.key, job.digest, replay_on_submit, nbytes,
+                          job.peer)
         if not self._outcomes.put(job.id, outcome):  # larger than the whole store
             self._bury(job.id, outcome)
         return True
 
     def _bury(self, job_id: str, outcome: Outcome) -> None:
         with self._lock:
-            self._tombstones[job_id] = _Tombstone(outcome.owner, outcome.key)
+            self._tombstones[job_id] = _Tombstone(outcome.owner, outcome.key, outcome.peer)
             while len(self._tombstones) > MAX_TOMBSTONES:
                 self._tombstones.popitem(last=False)
 
@@ -280,17 +283,17 @@ class JobTable:
         replay) or unknown (never seen, forgotten, or someone else's)."""
         with self._lock:
             job = self._live.get(job_id)
-            if job is not None and _may_see(job.owner, job.key, who):
+            if job is not None and _may_see(job.owner, job.key, job.peer, who):
                 return job.state, None
             done = self._outcomes.peek(job_id)
-            if done is not None and (done.owner == who.identity and done.key == who.key):
+            if done is not None and _same_client(done.owner, done.key, done.peer, who):
                 return "ended", done
             return "unknown", None
 
     def visible(self, who: Requester) -> tuple[list[LiveJob], list[LiveJob]]:
         """(running, queued) jobs ``who`` may see: all for the daemon's own user, else its own."""
         with self._lock:
-            jobs = [j for j in self._live.values() if _may_see(j.owner, j.key, who)]
+            jobs = [j for j in self._live.values() if _may_see(j.owner, j.key, j.peer, who)]
             return ([self._view(j) for j in jobs if j.state == RUNNING],
                     [self._view(j) for j in self._queue if j in jobs])
 
@@ -330,13 +333,20 @@ class JobTable:
         return sum(j.state == RUNNING for j in self._live.values())
 
 
-def _same_request(owner: bytes, key: str | None, digest: bytes, who: Requester,
-                  new_digest: bytes) -> bool:
-    return owner == who.identity and key == who.key and digest == new_digest
+def _same_client(owner: bytes, key: str | None, peer: int | None, who: Requester) -> bool:
+    """The same connection's routing id, CurveZMQ key and user: an id presented by another
+    user is not the owner's (issue 19, item 8)."""
+    return owner == who.identity and key == who.key and peer == who.peer
 
 
-def _may_see(owner: bytes, key: str | None, who: Requester) -> bool:
-    return who.admin or owner == who.identity or (key is not None and key == who.key)
+def _same_request(owner: bytes, key: str | None, peer: int | None, digest: bytes,
+                  who: Requester, new_digest: bytes) -> bool:
+    return _same_client(owner, key, peer, who) and digest == new_digest
+
+
+def _may_see(owner: bytes, key: str | None, peer: int | None, who: Requester) -> bool:
+    return (who.admin or (owner == who.identity and peer == who.peer)
+            or (key is not None and key == who.key))
 
 
 def _in_use(job_id: str) -> ClaimResult:

@@ -34,12 +34,14 @@ QUEUED, RUNNING, DONE = "queued", "running", "done"
 @dataclass(frozen=True)
 class Requester:
     """Who sent a message: the routing id of its connection, the CurveZMQ public key it
-    authenticated with (None without CURVE), and whether it proved to be the daemon's own user
-    (ipc in the private folder, or the token of the 0600 token file)."""
+    authenticated with (None without CURVE), whether it proved to be the daemon's own user
+    (ipc in the private folder, or the token of the 0600 token file), and the uid of the
+    process at the other end where the system says (peers.py; None otherwise)."""
 
     identity: bytes
     key: str | None = None
     admin: bool = False
+    peer: int | None = None
 
 
 @dataclass
@@ -59,6 +61,7 @@ class Job:
     styles: list[StyleInput]
     settings: StyleSettings
     key: str | None = None  # the owner's CurveZMQ public key, if any
+    peer: int | None = None  # the owner's uid, where known (a routing id alone proves nothing)
     digest: bytes = b""  # of the request (header + frames): a retry must be the same request
     nbytes: int = 0  # payload bytes this job holds until it ends (the queued-bytes limit)
     preview: int = 0
@@ -125,7 +128,7 @@ def build_job(who: Requester, msg: P.Message, digest: bytes, max_pixels: int,
             styles.append(StyleInput(encoding=im.encoding, encoded=f))
         else:
             styles.append(StyleInput(pixels=raw_pixels(im, f)))
-    return Job(id=msg.id, owner=who.identity, key=who.key, digest=digest,
+    return Job(id=msg.id, owner=who.identity, key=who.key, peer=who.peer, digest=digest,
                nbytes=sum(len(f) for f in frames), contents=contents, styles=styles,
                settings=st, preview=int(h.get("preview", 0)), parts=msg.parts,
                layers=len(contents))

@@ -46,6 +46,7 @@ from .outbox import (
     Outbox,
     WorkerMessage,
 )
+from .peers import PeerCredentials
 from .status import DaemonInfo, status_header, welcome_header
 
 if TYPE_CHECKING:
@@ -77,6 +78,7 @@ class Router:
         self.token = token  # TCP: the content of the 0600 token file
         self.extra_status = extra_status or dict
         self.clients = ClientLiveness(client_timeout)
+        self.peers = PeerCredentials()
         self._retry: list[tuple[bytes, list[Any], float]] = []
         self._stop_requested = False
         self.stopping = False
@@ -144,7 +146,7 @@ class Router:
         except (zmq.ZMQError, AttributeError):
             key = None
         admin = self.local_transport or token_matches(header.get("token"), self.token)
-        return Requester(identity, key or None, admin)
+        return Requester(identity, key or None, admin, self.peers.uid(first))
 
     def _handle(self, identity: bytes, parts: Sequence[Any]) -> None:
         try:
