@@ -6,8 +6,9 @@ running -> asked to stop) and ``finish`` (any -> ended, outcome kept). The route
 dispatches and sends; the workers only compute.
 
 A job id belongs to the client that first used it: a second submit with the same id is a retry
-only from the same connection (and, with CurveZMQ, the same public key) with the same request
-bytes; anyone else is refused with ``id_in_use``, and outcomes are replayed only to their owner.
+only from the same connection (routing id and the peer's user; with CurveZMQ also the same
+public key) with the same request bytes; anyone else is refused with ``id_in_use``, and
+outcomes are replayed only to their owner.
 """
 
 from __future__ import annotations

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, Any
 
 import zmq
 
-from impasto_wire import daemon_proof
 from impasto_wire import protocol as P
 from impasto_wire.admin_token import token_matches
 from impasto_wire.progress import ProgressEvent
@@ -160,8 +159,8 @@ class Router:
         if t == MessageType.PING:
             self._ping(who, msg)
         elif t == MessageType.HELLO:
-            self._send(identity, welcome_header(msg.id, self.info, self.limits,
-                                                **self._proof(msg.header.get("challenge"))))
+            self._send(identity, welcome_header(msg.id, self.info, self.limits, self.token,
+                                                msg.header.get("challenge")))
         elif t == MessageType.STATUS:
             self._send(identity, status_header(
                 msg.id, who, self.info, self.limits, self.table, self.clients,
@@ -182,14 +181,6 @@ class Router:
                 self.request_stop()
             else:
                 self._send(identity, P.error_header(msg.id, P.FORBIDDEN, _NOT_ADMIN % "stop"))
-
-    def _proof(self, challenge: bytes | None) -> dict[str, bytes]:
-        """Our answer to a client's challenge: proof that we hold the token (daemon_proof.py);
-        nothing on ipc, where no token exists and none is needed."""
-        if challenge is None or self.token is None or not daemon_proof.valid_nonce(challenge):
-            return {}
-        nonce = daemon_proof.new_nonce()
-        return {"nonce": nonce, "proof": daemon_proof.answer(self.token, challenge, nonce)}
 
     def _send(self, identity: bytes, header: dict[str, Any], frames: Sequence[Any] = (),
               terminal: bool = False) -> bool:

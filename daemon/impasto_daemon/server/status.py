@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from impasto_wire import daemon_proof
 from impasto_wire import protocol as P
 from impasto_wire.protocol import MessageType
 
@@ -39,9 +40,14 @@ class DaemonInfo:
         return {m["name"] for m in self.models}
 
 
-def welcome_header(msg_id: str, info: DaemonInfo, limits: P.Limits,
-                   **proof: bytes) -> dict[str, Any]:
-    """``proof``: the nonce and proof answering a hello's challenge, if any."""
+def welcome_header(msg_id: str, info: DaemonInfo, limits: P.Limits, token: str | None = None,
+                   challenge: bytes | None = None) -> dict[str, Any]:
+    """With a hello's ``challenge`` and our TCP ``token``: a nonce and the proof that we hold
+    the token (daemon_proof.py); nothing on ipc, where no token exists and none is needed."""
+    proof: dict[str, bytes] = {}
+    if challenge is not None and token is not None and daemon_proof.valid_nonce(challenge):
+        nonce = daemon_proof.new_nonce()
+        proof = {"nonce": nonce, "proof": daemon_proof.answer(token, challenge, nonce)}
     return P.make_header(
         MessageType.WELCOME, msg_id, daemon_version=info.daemon_version,
         protocol=P.PROTOCOL_VERSION, device=info.device, devices=info.devices,
