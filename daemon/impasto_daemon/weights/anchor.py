@@ -12,13 +12,16 @@ imports it (once) and prints where the .pth went.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .commands import pip_install_command
 from .hashing import sha256_file
@@ -34,6 +37,10 @@ ONNX_SHA256 = "3be917fb4375d2d57d65f43eb28ab669387c00306bbe407c5aaf78fb5de3ab49"
 # block1_conv1 kernel[0, 0, 0, 0] of Keras' ImageNet VGG16 (OIHW and HWIO agree on it).
 KERAS_IMAGENET_FIRST_VALUE = 0.42947057
 OUT_NAME = "vgg16-keras-imagenet.pth"
+# SHA-256 of the imported tensors (``features_sha256``), pinned like the ONNX file's: a file in
+# the cache that merely carries the provenance string is not taken for the import. The
+# tensors are hashed, not the file, whose container bytes depend on torch's version.
+IMPORTED_FEATURES_SHA256 = "72232db1c16aeb0c81bc8dd847399584defe31b2acac90e79f32f99d2853376b"
 PROVENANCE = (
     f"ImageNet (Keras conv base from {PACKAGE} {VERSION}, imported from ONNX, "
     f"Caffe convention folded)"
@@ -88,7 +95,32 @@ def import_anchor(out_path: Path | None = None) -> WeightsInfo:
             f"{KERAS_IMAGENET_FIRST_VALUE}; refusing to call it ImageNet weights"
         )
     out = Path(out_path) if out_path is not None else anchor_cache_dir() / OUT_NAME
-    return import_onnx_vgg(src, out, "vgg16", input_convention="caffe", provenance=PROVENANCE)
+    info = import_onnx_vgg(src, out, "vgg16", input_convention="caffe", provenance=PROVENANCE)
+    check_imported(out)
+    return info
+
+
+def features_sha256(features: Mapping[str, torch.Tensor]) -> str:
+    """SHA-256 over the tensors in key order (name, shape, float32 little-endian values)."""
+    digest = hashlib.sha256()
+    for key in sorted(features):
+        tensor = features[key].detach().to(torch.float32).contiguous()
+        digest.update(f"{key}\0{tuple(tensor.shape)}\0".encode())
+        digest.update(tensor.numpy().astype("<f4", copy=False).tobytes())
+    return digest.hexdigest()
+
+
+def check_imported(path: Path) -> None:
+    """Refuse a file that is not exactly the anchor's import (WeightsError saying why): its
+    tensors must hash to ``IMPORTED_FEATURES_SHA256`` and its provenance must be ours."""
+    from .fileformat import read_weights_file
+
+    contents = read_weights_file(Path(path))
+    digest = features_sha256(contents.features)
+    if digest != IMPORTED_FEATURES_SHA256 or contents.provenance != PROVENANCE:
+        raise WeightsError(
+            f"{path} is not the import of {PACKAGE} {VERSION}'s VGG16 (its tensors hash to "
+            f"{digest}, not {IMPORTED_FEATURES_SHA256}); remove it and import it again")
 
 
 def _from_metadata() -> Path | None:

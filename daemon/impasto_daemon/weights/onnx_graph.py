@@ -3,6 +3,10 @@
 Only the `onnx` package is used (no runtime). Weight inputs are followed back through
 Identity, Transpose and Cast nodes to their initialiser or Constant, so exports that keep
 Keras' HWIO kernels behind a Transpose read the same as plain OIHW initialisers.
+
+A file is data from anywhere, so nothing in it is trusted: a tensor is converted only when a
+Conv needs it and only when the data it holds matches the size it declares (a few bytes can
+declare terabytes); a chain that loops or a permutation that is not one is a WeightsError.
 """
 
 from __future__ import annotations
@@ -27,7 +31,6 @@ class OnnxConv:
 def read_convs(path: Path) -> list[OnnxConv]:
     """All Conv nodes of the graph, in graph order (ONNX requires topological order)."""
     import onnx
-    from onnx import numpy_helper
 
     try:
         model = onnx.load(str(path))
@@ -36,7 +39,7 @@ def read_convs(path: Path) -> list[OnnxConv]:
     except Exception as exc:  # protobuf decode errors have no common base class
         raise WeightsError(f"cannot read {path} as an ONNX model: {exc}") from exc
     graph = model.graph
-    consts = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    consts = {t.name: t for t in graph.initializer}
     producers = {out: node for node in graph.node for out in node.output}
     consumers: dict[str, list] = {}
     for node in graph.node:
@@ -48,7 +51,9 @@ def read_convs(path: Path) -> list[OnnxConv]:
         if node.op_type != "Conv":
             continue
         _check_conv_attributes(node)
-        weight = resolver.value(node.input[1], node.name)
+        if len(node.input) < 2:
+            raise WeightsError(f"Conv {node.name or node.output[0]!r} has no weight input")
+        weight = resolver.value(node.input[1], node.name or node.output[0])
         if weight.ndim != 4:
             raise WeightsError(f"Conv {node.name!r}: weight has shape {weight.shape}, not 4-D")
         bias = _bias(node, weight.shape[0], resolver, consumers)
@@ -56,29 +61,75 @@ def read_convs(path: Path) -> list[OnnxConv]:
     return convs
 
 
+#: the most elements one tensor may hold: VGG's largest layer (the first fully-connected one,
+#: 25088 x 4096) with room to spare; a larger claim is a damaged or hostile file
+MAX_TENSOR_ELEMENTS = 1 << 28
+
+
+def _tensor(proto, user: str) -> np.ndarray:
+    """A TensorProto as an array, refusing one whose data does not match its declared size."""
+    from onnx import helper, numpy_helper
+
+    dims = list(proto.dims)
+    count = 1
+    for d in dims:
+        if d < 0:
+            raise WeightsError(f"Conv {user!r}: tensor {proto.name!r} declares a negative "
+                               f"dimension {dims}")
+        count *= d
+    if count > MAX_TENSOR_ELEMENTS:
+        raise WeightsError(f"Conv {user!r}: tensor {proto.name!r} declares shape {dims} "
+                           f"({count} values), more than any VGG layer; a damaged file?")
+    try:
+        itemsize = np.dtype(helper.tensor_dtype_to_np_dtype(proto.data_type)).itemsize
+    except (KeyError, TypeError, ValueError):
+        itemsize = 0
+    if proto.data_location == 1:  # EXTERNAL: data in another file, which we never follow
+        raise WeightsError(f"Conv {user!r}: tensor {proto.name!r} keeps its data in an "
+                           "external file; save the model with its weights inside")
+    if proto.HasField("raw_data") and itemsize and len(proto.raw_data) != count * itemsize:
+        raise WeightsError(f"Conv {user!r}: tensor {proto.name!r} declares shape {dims} but "
+                           f"holds {len(proto.raw_data)} bytes of data (truncated or damaged)")
+    try:
+        return numpy_helper.to_array(proto)
+    except (ValueError, TypeError) as exc:
+        raise WeightsError(f"Conv {user!r}: tensor {proto.name!r} declares shape {dims} but "
+                           f"its data does not fit it ({exc})") from None
+
+
 class _Resolver:
     """Evaluates the constant chain feeding a Conv input (initialiser/Constant + reshuffles)."""
 
-    def __init__(self, consts: dict[str, np.ndarray], producers: dict) -> None:
-        self.consts = consts
+    def __init__(self, consts: dict, producers: dict) -> None:
+        self.consts = consts  # name -> TensorProto, converted when a Conv asks
         self.producers = producers
 
-    def value(self, name: str, user: str) -> np.ndarray:
+    def value(self, name: str, user: str, seen: frozenset[str] = frozenset()) -> np.ndarray:
         if name in self.consts:
-            return self.consts[name]
+            return _tensor(self.consts[name], user)
+        if name in seen:
+            raise WeightsError(f"Conv {user!r}: the nodes that make its input {name!r} feed "
+                               "each other in a loop; not a valid graph")
         node = self.producers.get(name)
         if node is None:
             raise WeightsError(f"Conv {user!r}: input {name!r} is not a constant")
-        from onnx import helper, numpy_helper
+        from onnx import helper
 
         attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
         if node.op_type == "Constant" and "value" in attrs:
-            return numpy_helper.to_array(attrs["value"])
+            return _tensor(attrs["value"], user)
+        if not node.input:
+            raise WeightsError(f"Conv {user!r}: the {node.op_type} node making {name!r} has "
+                               "no input")
         if node.op_type in ("Identity", "Cast"):
-            return self.value(node.input[0], user)
+            return self.value(node.input[0], user, seen | {name})
         if node.op_type == "Transpose":
-            src = self.value(node.input[0], user)
-            return np.transpose(src, attrs.get("perm", list(range(src.ndim))[::-1]))
+            src = self.value(node.input[0], user, seen | {name})
+            perm = [int(p) for p in attrs.get("perm", list(range(src.ndim))[::-1])]
+            if sorted(perm) != list(range(src.ndim)):
+                raise WeightsError(f"Conv {user!r}: Transpose {node.name!r} has permutation "
+                                   f"{perm}, which does not reorder a {src.ndim}-D tensor")
+            return np.transpose(src, perm)
         raise WeightsError(
             f"Conv {user!r}: weight comes from a {node.op_type} node; only initialisers, "
             f"Constant, Identity, Cast and Transpose are understood"
@@ -114,7 +165,7 @@ def _check_conv_attributes(node) -> None:
 def _bias(node, channels: int, resolver: _Resolver, consumers: dict) -> np.ndarray:
     """The Conv's own bias input, else a following Add of a constant (tf2onnx may split them)."""
     if len(node.input) > 2 and node.input[2]:
-        return resolver.value(node.input[2], node.name).reshape(-1)
+        return resolver.value(node.input[2], node.name or node.output[0]).reshape(-1)
     for user in consumers.get(node.output[0], []):
         if user.op_type != "Add":
             continue
