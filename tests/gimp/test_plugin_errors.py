@@ -89,3 +89,31 @@ def test_script_refusals_reach_the_plugin_without_gobject_warnings(refused):
         assert "not transformable" not in (out[case]["result"]["message"] or "")
     for noise in ("out of range", "not transformable", "is invalid or out of range"):
         assert noise not in log, log
+
+
+def test_a_catalogue_beside_the_installed_plugin_translates_its_messages(impasto):
+    """Issue 20 item 7, inside GIMP: a compiled catalogue dropped into the installed plug-in's
+    locale/ folder (where do_set_i18n points GIMP) is used for the language GIMP runs in, with
+    no code change; the plug-in still registers and runs."""
+    from test_plugin_texts import write_mo
+
+    text = "'{name}' is a layer group; select the layers inside it (or merge the group) instead."
+    mo = (impasto.gimp.profile / "plug-ins" / "impasto-stylize" / "locale" / "xx"
+          / "LC_MESSAGES" / "impasto-stylize.mo")
+    write_mo(mo, {text: "«{name}» ist eine Ebenengruppe."})
+    try:
+        res = impasto.run(f"""
+            img = Gimp.Image.new({W}, {H}, Gimp.ImageBaseType.RGB)
+            group = Gimp.GroupLayer.new(img, "Folder")
+            img.insert_layer(group, None, 0)
+            make_layer(img, "Inside", {W}, {H}, pattern({W}, {H}, 2), parent=group)
+            emit(stylize(img, [group]))
+            img.delete()
+        """, env={"LANGUAGE": "xx"}, timeout=120)
+    finally:
+        mo.unlink()
+        for folder in (mo.parent, mo.parent.parent):
+            folder.rmdir()
+    (result,) = res.data
+    assert result == {"status": "execution-error", "message": "«Folder» ist eine Ebenengruppe."}
+    assert "catalog" not in res.log.lower(), res.log  # no "catalog directory" complaints
