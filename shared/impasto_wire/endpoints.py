@@ -284,6 +284,11 @@ def check_endpoint(endpoint: str) -> str:
     if endpoint.startswith("ipc://"):
         if not ipc_path(endpoint):
             raise EndpointError(f"ipc endpoint {endpoint!r} has no path")
+        if ipc_path(endpoint).startswith("@"):
+            raise EndpointError(
+                f"ipc endpoint {endpoint!r} is in Linux's abstract namespace, which has no "
+                "permissions: every local user could connect as you; use a socket path in a "
+                f"private folder (the default, or ipc://$XDG_RUNTIME_DIR/impasto/{SOCKET_NAME})")
         return endpoint
     if endpoint.startswith("tcp://"):
         tcp_host(endpoint)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 from impasto_wire import Client, DaemonUnavailable
@@ -39,7 +40,9 @@ def check_daemon(endpoint: str | None = None, timeout: float = 2.0,
     try:
         endpoint = endpoint or discover_endpoint()
     except EndpointError as exc:
-        return R.fail("daemon", f"no usable endpoint: {exc}", "fix or unset IMPASTO_ENDPOINT")
+        return R.fail("daemon", f"no usable endpoint: {exc}",
+                      "fix or unset IMPASTO_ENDPOINT" if os.environ.get("IMPASTO_ENDPOINT")
+                      else "the line above says what to do")
     try:
         with Client(endpoint, timeout=timeout, name="impasto-doctor") as c:
             welcome = c.hello()

@@ -114,9 +114,9 @@ def _plan_batch(
         need = memory_model.budget_for(smallest, settings.model, settings.optimizer, autocast,
                                        device, HISTORY) + _host_bytes(settings, finest,
                                                                       len(members), device)
-        raise BudgetTooSmall(
+        raise BudgetTooSmall(  # the MiB named rounded up: a budget of exactly that must do
             f"a memory budget of {budget / 2**20:.0f} MiB cannot hold even a "
-            f"{smallest} px tile; allow at least {need / 2**20:.0f} MiB"
+            f"{smallest} px tile; allow at least {-(-need // 2**20):.0f} MiB"
         )
     halo = halo_for(tile_pixels)
     sizes = plan_scales(*finest, settings.multiscale)
