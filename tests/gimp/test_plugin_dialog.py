@@ -354,6 +354,34 @@ def test_the_file_chooser_prints_no_gtk_critical(chooser_run):
     assert criticals == []
 
 
+def test_a_long_daemon_line_wraps_instead_of_widening_the_dialog(impasto, display, chooser_run,
+                                                                 last_values):
+    """Issue 22 item 5: with no daemon and an unusable configuration the daemon line is long
+    (the dialog grew to 839 px); it wraps, and the dialog keeps the width it has with the short
+    line of a running daemon."""
+    res, widths, _pressed = chooser_run
+    config = impasto.xchg / "unusable.toml"
+    config.write_text("[bogus]\nx = 1\n")
+    pointer = impasto.gimp.profile / "plug-ins" / "impasto-stylize" / "daemon-config"
+    pointer.write_text(impasto.path(config) + "\n")
+    last_values("(size 0)", "(iterations 2)")
+    seen: list[int] = []
+    pressed: list[str] = []
+    keys = press_keys(display, [Step("Escape", ready=lambda: seen.append(width(display)) or True)],
+                      pressed)
+    try:
+        long_run = impasto.run(interactive_run(), endpoint="tcp://127.0.0.1:9",
+                               env={"DISPLAY": display}, timeout=120)
+        keys.join(10)
+    finally:
+        pointer.unlink()
+    trace = trace_lines(long_run.log)
+    line = next(t for t in trace if t.startswith("dialog: Daemon: not running"))
+    assert "the daemon configuration is unusable" in line and len(line) > 120, line
+    assert pressed == ["Escape"] and seen, (pressed, trace)
+    assert seen[0] == widths[0], (seen, widths)
+
+
 def test_preview_window_shows_the_picture_forming_and_cancel_leaves_nothing(
         impasto, display, last_values, dialog_style):
     """The live preview: frames that change while the job runs, the time left in the progress
