@@ -155,8 +155,7 @@ def write_file(path: PathLike, content: Content, *, mode: int | None = None,
                 f"written; nothing was written to {path} (write it in a folder only you can "
                 "change)")
         if exclusive:
-            os.link(tmp, target)  # fails when the name exists; never replaces
-            os.unlink(tmp)
+            _link_new(tmp, target)
         else:
             os.rename(tmp, target)
     except BaseException:
@@ -170,6 +169,21 @@ def write_file(path: PathLike, content: Content, *, mode: int | None = None,
         os.close(fd)
     sync_folder(target.parent)
     return target
+
+
+def _link_new(tmp: Path, target: Path) -> None:
+    """Give ``tmp`` the name ``target`` only if that name is free (a hard link fails when it
+    exists). A file system without hard links gets a check then a rename instead."""
+    try:
+        os.link(tmp, target)
+    except FileExistsError:
+        raise
+    except OSError:
+        if os.path.lexists(target):
+            raise FileExistsError(17, "exists; not replacing it", str(target)) from None
+        os.rename(tmp, target)
+        return
+    os.unlink(tmp)
 
 
 def sync_folder(folder: PathLike) -> None:
