@@ -347,8 +347,9 @@ def test_the_file_chooser_prints_no_gtk_critical(chooser_run):
     'WIDGET_REALIZED_FOR_EVENT (widget, event)' failed" as the path was typed into the
     chooser's location field, on every such run of the earlier dialog. Bisected on this
     dialog: it comes back when the daemon line loses its tooltip (whatever the pointer's
-    place), not when the wrapping, the refusal's re-check or the chooser's preview pane go; the
-    mechanism is inside GTK 3.24, so this guards the dialog as it is."""
+    place), when the chooser loses its preview pane or when the pane is kept always shown; not
+    when the wrapping or the refusal's re-check go. The mechanism is inside GTK 3.24, so this
+    guards the dialog as it is."""
     res, _widths, _pressed = chooser_run
     criticals = [ln for ln in res.stderr.splitlines() if "Gtk-CRITICAL" in ln]
     assert criticals == []
