@@ -68,11 +68,14 @@ def test_the_doctor_advises_unsetting_the_endpoint_only_when_it_is_set(
     planted = tmp_path / "impasto"
     planted.mkdir(mode=0o777)
     planted.chmod(0o777)  # writable by others: no usable default endpoint
-    if endpoint_set:
+    if endpoint_set:  # the set endpoint is what is unusable (whatever the check finds wrong)
+        from impasto_wire.endpoints import EndpointError
+
+        def unusable() -> str:
+            raise EndpointError("endpoint 'bogus://x' must start with ipc:// or tcp://")
+
         monkeypatch.setenv("IMPASTO_ENDPOINT", "bogus://x")
-        monkeypatch.setattr("impasto_daemon.doctor.daemon_check.discover_endpoint",
-                            lambda: (_ for _ in ()).throw(__import__(
-                                "impasto_wire.endpoints").endpoints.EndpointError("bad")))
+        monkeypatch.setattr("impasto_daemon.doctor.daemon_check.discover_endpoint", unusable)
     else:
         monkeypatch.delenv("IMPASTO_ENDPOINT", raising=False)
     check = check_daemon()
