@@ -5,7 +5,8 @@ While a job is active the client pings every ``ping_interval``, naming its jobs;
 answers with their states and repeats the end of any that ended (so a client that was paused,
 or whose connection dropped, still learns that its job was cancelled and why). The daemon
 streams progress at least once a second, so more than ``dead_after`` seconds of silence while
-the client was itself running means the daemon died and ``DaemonUnavailable`` is raised.
+the client was itself running means the daemon died or cannot be reached, and
+``DaemonUnavailable`` says which, as far as the evidence goes (connection_watch.py).
 ``poll(0)`` never blocks, which suits a GTK main loop; ``events()``/``wait()`` suit scripts.
 
 When nothing answers, the socket's monitor says what it probably is (connection_watch.py). The
@@ -88,6 +89,7 @@ class Client:
             self._proof.refused(exc)
             raise
         self._proof.check(ev.header)
+        self._watch.welcomed(ev.header.get("pid"))
         self.welcome = ev.header
         self.limits = P.Limits.from_dict(ev.header.get("limits", {}))
         return ev.header
@@ -349,7 +351,7 @@ class Client:
 
     def _keepalive(self, check_alive: bool = True) -> None:
         """Ping every ``ping_interval`` while jobs are active (the daemon cancels the jobs of a
-        client it stops hearing from); declare the daemon dead after ``dead_after`` s of
+        client it stops hearing from); give up on the daemon after ``dead_after`` s of
         silence."""
         now = time.monotonic()
         if now - self._last_tick > self.dead_after:
@@ -363,9 +365,7 @@ class Client:
         if check_alive and quiet > self.dead_after:
             jobs = ", ".join(sorted(self._active))
             self._active.clear()
-            raise DaemonUnavailable(
-                f"the impasto daemon at {self.endpoint} stopped answering for {quiet:.1f} s "
-                f"(killed or crashed?); job(s) {jobs} are lost", DaemonUnavailable.GONE)
+            raise self._watch.went_silent(quiet, jobs)
         if now - self._last_ping >= self.ping_interval:
             self._last_ping = now
             # name the jobs we have not heard of for a while (a live one hears at least once a

@@ -18,7 +18,8 @@ class DaemonUnavailable(Exception):
     HANDSHAKE = "handshake"  # the ZeroMQ handshake failed (CurveZMQ on one side only, wrong key)
     HUNG = "hung"  # connected and handshaken, but no answer
     NOT_OURS = "not_ours"  # it answered but could not prove it is our daemon
-    GONE = "gone"  # the daemon went silent during a job
+    GONE = "gone"  # the daemon went silent during a job and is gone (or may be: ipc, no pid)
+    LOST = "lost"  # a TCP daemon went silent during a job, with no evidence that it died
     OTHER = "other"  # cannot be started, configuration, ...
 
     def __init__(self, message: str, kind: str = OTHER) -> None:
