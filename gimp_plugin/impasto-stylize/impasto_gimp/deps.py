@@ -10,6 +10,8 @@ import importlib
 import sys
 from pathlib import Path
 
+from .i18n import _  # standard library only, like this module: usable before the check
+
 #: the folder holding the plug-in script (``impasto_wire`` is installed beside it)
 PLUGIN_DIR = Path(__file__).resolve().parents[1]
 #: where an installer may unpack pyzmq/msgpack wheels matching GIMP's Python
@@ -45,18 +47,15 @@ def missing_modules() -> list[str]:
 def missing_message(missing: list[str]) -> str:
     """What the user reads when GIMP's Python lacks a dependency, with the command to fix it."""
     if "impasto_wire" in missing and not set(missing) & set(REQUIRED):
-        return (
-            "Impasto is installed incompletely: the folder 'impasto_wire' is missing next to "
-            f"{PLUGIN_DIR / 'impasto-stylize.py'}. Run Impasto's install.sh again."
-        )
+        return _("Impasto is installed incompletely: the folder 'impasto_wire' is missing next "
+                 "to {script}. Run Impasto's install.sh again.").format(
+            script=PLUGIN_DIR / "impasto-stylize.py")
     needed = [n for n in REQUIRED if n in missing]
     dists = " ".join(REQUIRED[n][0] for n in needed)
     debs = " ".join(REQUIRED[n][1] for n in needed)
     py = f"{sys.version_info.major}.{sys.version_info.minor}"
-    return (
-        f"Impasto needs the Python package(s) {', '.join(needed)} ({dists}) in GIMP's own "
-        f"Python {py}, and they are missing. On Debian/Ubuntu install them with: "
-        f"sudo apt install {debs} ; elsewhere put them next to the plug-in with: "
-        f"python{py} -m pip install --target \"{VENDOR_DIR}\" {dists} "
-        "(or run Impasto's install.sh). Then restart GIMP."
-    )
+    return _("Impasto needs the Python package(s) {modules} ({dists}) in GIMP's own Python "
+             "{py}, and they are missing. On Debian/Ubuntu install them with: sudo apt install "
+             "{debs} ; elsewhere put them next to the plug-in with: python{py} -m pip install "
+             "--target \"{vendor}\" {dists} (or run Impasto's install.sh). Then restart GIMP."
+             ).format(modules=", ".join(needed), dists=dists, py=py, debs=debs, vendor=VENDOR_DIR)

@@ -20,6 +20,7 @@ from impasto_wire.protocol import Image, MessageType  # noqa: E402
 
 from . import arguments, daemon_link, layers, progress, styles  # noqa: E402
 from .debug import trace  # noqa: E402
+from .i18n import _  # noqa: E402
 from .messages import Cancelled, Failure, daemon_error, model_missing  # noqa: E402
 from .options import OptionsError  # noqa: E402
 from .pixels import CHANNELS, read_rgba  # noqa: E402
@@ -51,7 +52,7 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
     style_list, style_names = styles.gather(request.style_source, request.style_file,
                                             request.style_layer, request.style2_file,
                                             opts.style_weights(n_styles))
-    Gimp.progress_init("Neural style transfer: reading the layers…")
+    Gimp.progress_init(_("Neural style transfer: reading the layers…"))
     trace("progress: reading the layers")
     contents = [(Image(s.get_width(), s.get_height(), CHANNELS), read_rgba(s)) for s in sources]
     names = [s.get_name() for s in sources]
@@ -60,8 +61,9 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
     if interactive:  # the live preview (a window: see preview_window for why not a layer)
         from .preview_window import PreviewWindow
 
-        window = PreviewWindow(f"{' + '.join(repr(n) for n in names)} in the style of "
-                               f"{' + '.join(repr(n) for n in style_names)}")
+        window = PreviewWindow(_("{layers} in the style of {styles}").format(
+            layers=" + ".join(repr(n) for n in names),
+            styles=" + ".join(repr(n) for n in style_names)))
     link = daemon_link.DaemonLink()
     try:
         link.connect(on_start=_starting, tick=lambda: _tick(window))
@@ -69,11 +71,11 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
         if opts.model not in link.loaded_models():
             raise Failure(model_missing(opts.model, link.loaded_models()))
         if len(sources) > link.max_layers:
-            raise Failure(f"The daemon paints at most {link.max_layers} layers at once; "
-                          f"{len(sources)} are selected.")
+            raise Failure(_("The daemon paints at most {most} layers at once; {count} are "
+                            "selected.").format(most=link.max_layers, count=len(sources)))
         demo = link.is_demo(opts.model)
         _show((progress.DEMO_TAG if demo else "")
-              + f"Sending {len(sources)} layer(s) to the daemon…")
+              + _("Sending {count} layer(s) to the daemon…").format(count=len(sources)))
         job_id = link.submit(contents, style_list, opts.wire_settings(), style_names,
                              preview=progress.PREVIEW_BOX if window is not None else 0)
         trace(f"job {job_id} accepted: {len(sources)} layer(s), styles {style_names}")
@@ -91,9 +93,10 @@ def paint(procedure: Gimp.Procedure, run_mode: Gimp.RunMode, image: Gimp.Image,
     if not alive:
         raise Cancelled("the layers were deleted before the result arrived; nothing was added")
     if len(alive) < len(painted):
-        Gimp.message(f"{len(painted) - len(alive)} of the selected layers were deleted while "
-                     "they were being painted; only the others got a stylised copy.")
-    _show("Adding the new layer(s)…")
+        Gimp.message(_("{deleted} of the selected layers were deleted while they were being "
+                       "painted; only the others got a stylised copy.").format(
+            deleted=len(painted) - len(alive)))
+    _show(_("Adding the new layer(s)…"))
     new = layers.insert(image, alive)
     Gimp.progress_update(1.0)
     Gimp.displays_flush()
@@ -117,7 +120,7 @@ def _show(text: str) -> None:
 
 def _starting() -> None:
     trace("starting the daemon")
-    _show("Starting the Impasto daemon…")
+    _show(_("Starting the Impasto daemon…"))
 
 
 def _follow(link: daemon_link.DaemonLink, image: Gimp.Image, names: list[str],

@@ -16,23 +16,25 @@ from dataclasses import dataclass
 from impasto_wire import style_settings as engine
 from impasto_wire.limits import MAX_ITERATIONS, MIN_ITERATIONS
 
+from .i18n import _
+
 #: the engine's defaults, which the dialog starts from
 ENGINE = engine.StyleSettings()
 
 _MODEL_LABELS = {
-    "vgg19": ("VGG19", "The classic network for style transfer (best quality)"),
-    "vgg16": ("VGG16", "A slightly smaller network (the daemon must have it loaded)"),
+    "vgg19": ("VGG19", _("The classic network for style transfer (best quality)")),
+    "vgg16": ("VGG16", _("A slightly smaller network (the daemon must have it loaded)")),
 }
 _POOLING_LABELS = {
-    "avg": ("Average", "Smoother, more painterly results (the usual choice)"),
-    "max": ("Max", "Crisper, more contrasted textures"),
+    "avg": (_("Average"), _("Smoother, more painterly results (the usual choice)")),
+    "max": (_("Max"), _("Crisper, more contrasted textures")),
 }
 # (value, label, help) — value is what scripts pass and what the engine receives
 MODELS = tuple((name, *_MODEL_LABELS[name]) for name in engine.MODELS)
 POOLINGS = tuple((name, *_POOLING_LABELS[name]) for name in engine.POOLINGS)
 STYLE_SOURCES = (
-    ("file", "Image file", "Use the image file given as 'Style image'"),
-    ("layer", "Layer", "Use the layer given as 'Style layer' (from any open image)"),
+    ("file", _("Image file"), _("Use the image file given as 'Style image'")),
+    ("layer", _("Layer"), _("Use the layer given as 'Style layer' (from any open image)")),
 )
 
 STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, 100.0, 50.0
@@ -91,16 +93,15 @@ class Options:
         choices, but a range cannot say "0 or at least SIZE_MIN" (size) nor refuse 0
         (iterations, declared from 0 so that 0 reaches this sentence)."""
         if 0 < self.size < SIZE_MIN:
-            raise OptionsError(
-                f"Size must be 0 (the layer's full size) or between {SIZE_MIN} and {SIZE_MAX} "
-                f"pixels, not {self.size}."
-            )
+            raise OptionsError(_(
+                "Size must be 0 (the layer's full size) or between {min} and {max} pixels, not "
+                "{size}.").format(min=SIZE_MIN, max=SIZE_MAX, size=self.size))
         if self.iterations < ITERATIONS_MIN:
-            raise OptionsError(
-                f"Iterations must be between {ITERATIONS_MIN} and {ITERATIONS_MAX}, "
-                f"not {self.iterations} (it is the number of optimisation steps at the finest "
-                f"scale; {ITERATIONS_DEFAULT} is the usual choice)."
-            )
+            raise OptionsError(_(
+                "Iterations must be between {min} and {max}, not {iterations} (it is the number "
+                "of optimisation steps at the finest scale; {default} is the usual choice)."
+            ).format(min=ITERATIONS_MIN, max=ITERATIONS_MAX, iterations=self.iterations,
+                     default=ITERATIONS_DEFAULT))
 
     def style_weights(self, n_styles: int) -> list[float]:
         """Per-style blend weights for one or two styles (the daemon normalises them)."""
@@ -157,12 +158,12 @@ def refusal(opts: Options, style_source: str, has_file: bool, has_layer: bool,
     except OptionsError as exc:
         return str(exc)
     if not offered:
-        return "The daemon has no network loaded; see its log (impasto status)."
+        return _("The daemon has no network loaded; see its log (impasto status).")
     if opts.model not in offered:
-        return (f"{opts.model.upper()} is not loaded by the daemon; choose "
-                f"{' or '.join(m.upper() for m in offered)} as 'Network'.")
+        return _("{model} is not loaded by the daemon; choose {choices} as 'Network'.").format(
+            model=opts.model.upper(), choices=_(" or ").join(m.upper() for m in offered))
     return None
 
 
-NO_STYLE_FILE = "Choose a style image (a picture file, or a layer of an open image)."
-NO_STYLE_LAYER = "Choose a style layer, or set 'Use style from' to 'Image file'."
+NO_STYLE_FILE = _("Choose a style image (a picture file, or a layer of an open image).")
+NO_STYLE_LAYER = _("Choose a style layer, or set 'Use style from' to 'Image file'.")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from impasto_wire.progress import ProgressEvent, format_eta
+from impasto_wire.progress import ProgressEvent, format_duration
 
 from .i18n import _
 
@@ -62,11 +62,18 @@ def _what(event: ProgressEvent, layer_names: Sequence[str]) -> str:
             _("Painting {layer}: scale {scale}/{scales}, step {step}/{steps}")
         line = line.format(layer=which, scale=event.scale, scales=event.scales,
                            step=event.step, steps=event.steps)
-        eta = format_eta(event.eta)
-        return _("{line}, {eta}").format(line=line, eta=eta) if eta else line
+        if event.eta is None:
+            return line
+        return _("{line}, {eta}").format(line=line, eta=eta(event.eta))
     if stage == "finishing":
         return _("Finishing {layer}…").format(layer=which)
     return _("Working on {layer}…").format(layer=which)
+
+
+def eta(seconds: float) -> str:
+    """"eta 2m10s": the plug-in's own words around the wire's duration (``impasto_wire`` serves
+    the daemon and the CLI too, so it has no catalogue)."""
+    return _("eta {time}").format(time=format_duration(seconds))
 
 
 #: the preview's long side on screen, and what the plug-in asks the daemon for
