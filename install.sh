@@ -197,16 +197,23 @@ write_manifest() {
     replace_if_changed "$tmp" "$MANIFEST" 644 || true
 }
 
-replace_if_changed() {   # replace_if_changed TMP FILE MODE: move TMP over FILE unless equal; true if replaced
+replace_if_changed() {   # replace_if_changed TMP FILE MODE: write TMP's content to FILE unless equal; true if replaced
     local tmp="$1" file="$2" mode="$3"
-    chmod "$mode" "$tmp"
     if [[ -f "$file" ]] && cmp -s "$tmp" "$file" && [[ "$(stat -c %a "$file")" == "$mode" ]]; then
         rm -f "$tmp"; return 1
     fi
-    # Copy beside the target, then rename: a reader never sees a half-written file. (The temporary
-    # file lives elsewhere until then, so an unchanged folder keeps its modification time.)
-    cp -p "$tmp" "$file.new.$$" && mv -f "$file.new.$$" "$file"
+    # The project's one file writer (shared/impasto_wire/safe_files.py): a new file under a random
+    # name beside FILE, never through a symlink another user planted, renamed into place (a reader
+    # never sees a half-written file). The temporary file lives elsewhere until then, so an
+    # unchanged folder keeps its modification time.
+    safe_write "$file" "$mode" <"$tmp" || { rm -f "$tmp"; die "cannot write $file (above)"; }
     rm -f "$tmp"
+}
+
+safe_write() {   # safe_write FILE MODE < content (the checkout's own impasto_wire: standard library only)
+    local py="$PYTHON"
+    [[ -x "$VENV/bin/python" ]] && py="$VENV/bin/python"
+    PYTHONPATH="$REPO/shared" "$py" -m impasto_wire.safe_files write "$@"
 }
 
 make_dir() {   # make_dir DIR: mkdir -p, recording each level this run creates (removed if empty)
@@ -603,7 +610,8 @@ write_daemon_config() {
     [[ -f "$DAEMON_CONFIG" ]] && base=(--base "$DAEMON_CONFIG")
     text="$(install_cli config ${base[@]+"${base[@]}"} --program "$VENV/bin/impasto-daemon" \
         --models "$CONFIG_MODELS" "${CONFIG_WEIGHTS[@]}")" || die "cannot write $DAEMON_CONFIG (above)"
-    if printf '%s\n' "$text" | write_if_changed "$DAEMON_CONFIG" 644; then info "written"
+    # (not through a pipe: a failed write must stop this script, not read as "unchanged")
+    if write_if_changed "$DAEMON_CONFIG" 644 <<<"$text"; then info "written"
     else info "unchanged"; fi
     ((ours)) && record file "$DAEMON_CONFIG"
     record setting config "$DAEMON_CONFIG"
@@ -749,7 +757,7 @@ install_into_profile() {   # install_into_profile DIR PYCMD ROOT KIND
     if [[ "$kind" == flatpak ]]; then
         # A sandboxed GIMP cannot start a program of the host: the systemd unit runs the daemon.
         if [[ -e "$dest/$CONFIG_NAME" ]]; then rm -f "$dest/$CONFIG_NAME"; changes=$((changes + 1)); fi
-    elif printf '%s\n' "$DAEMON_CONFIG" | write_if_changed "$dest/$CONFIG_NAME" 644; then
+    elif write_if_changed "$dest/$CONFIG_NAME" 644 <<<"$DAEMON_CONFIG"; then
         changes=$((changes + 1))
     fi
     info "plug-in: $dest/$PLUGIN_NAME.py with impasto_wire and $CONFIG_NAME (naming $DAEMON_CONFIG; $changes file(s) changed)"

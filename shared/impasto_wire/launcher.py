@@ -198,8 +198,9 @@ def _fresh_log(log: Path) -> int:
 
 def _close_log(log: Path, status: int) -> None:
     """End the log with a newline and the exit status, so a copy of it reads cleanly."""
-    try:
-        with open(log, "rb+") as f:
+    try:  # never through a symlink, like _fresh_log
+        fd = os.open(str(log), os.O_RDWR | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb+") as f:
             f.seek(0, 2)
             if f.tell():
                 f.seek(-1, 2)

@@ -1,5 +1,6 @@
 """The one way Impasto writes a file: results, imported weights, the configuration, the endpoint
-and token files, CurveZMQ keys. Standard library only, Python 3.9+.
+and token files, CurveZMQ keys; shell scripts reach it as ``python -m impasto_wire.safe_files
+write PATH MODE < CONTENT`` (``main``). Standard library only, Python 3.9+.
 
 An output may sit in a folder other users can write in (a shared project folder, /tmp). There a
 second user can plant a symlink at the output's name, or swap our temporary file for a symlink
@@ -198,3 +199,35 @@ def sync_folder(folder: PathLike) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m impasto_wire.safe_files write PATH MODE < CONTENT``: the same write for shell
+    scripts (install.sh writes its configuration, manifest and unit with it). MODE is octal.
+    Status 0 when written; 1 with one line on stderr when it could not be; 2 for bad usage."""
+    import sys
+
+    args = sys.argv[1:] if argv is None else argv
+    mode = None
+    if len(args) == 3 and args[0] == "write":
+        try:
+            mode = int(args[2], 8)
+        except ValueError:
+            pass
+    if mode is None or not 0 <= mode <= 0o777:
+        print("usage: python -m impasto_wire.safe_files write PATH MODE(octal) < CONTENT",
+              file=sys.stderr)
+        return 2
+    try:
+        write_file(args[1], sys.stdin.buffer.read(), mode=mode)
+    except UnsafeTarget as exc:
+        print(f"cannot write {args[1]}: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"cannot write {args[1]}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -78,7 +78,13 @@ class EndpointClaim:
 
     def _lock_ipc(self, path: str) -> None:
         lock = path + ".lock"
-        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        # never through a symlink: the socket's folder may be one others can write in (warned)
+        try:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_CLOEXEC", 0), 0o600)
+        except OSError as exc:
+            raise AlreadyRunning(f"cannot open the lock file {lock}: {exc.strerror or exc} (a "
+                                 "symbolic link there is refused); remove it") from None
         if fcntl is not None:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
