@@ -38,7 +38,7 @@ class ConnectionWatch:
         (a daemon reached through a tunnel, or in another container) is no evidence either way."""
         self._daemon = None
         if isinstance(pid, int) and not isinstance(pid, bool) and pid > 0 \
-                and _names_impasto(pid):
+                and pid != os.getpid() and _names_impasto(pid):
             start = process_start(pid)
             if start is not None:
                 self._daemon = (pid, start)
