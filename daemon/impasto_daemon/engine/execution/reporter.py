@@ -56,7 +56,10 @@ class Reporter:
 
     def step(self, scale: int, done: int, parts: LossParts, image: torch.Tensor) -> None:
         """An evaluation at ``scale`` after ``done`` steps (called by the optimiser)."""
-        self.parts = parts  # read when reported: a float of a GPU tensor waits for the GPU
+        # Kept detached (no graph outlives its step) and read only when reported: a float of
+        # a GPU tensor waits for the GPU.
+        self.parts = LossParts(*(t.detach() for t in (parts.total, parts.content,
+                                                      parts.style, parts.tv)))
         loss = float(parts.total.detach()) if self.pace.tolerance > 0 else None
         self.pace.step(self._index(scale), done, loss)
         if self.controls.progress is not None and self.ticker.due():
@@ -94,8 +97,8 @@ class Reporter:
             strategy += (f" in {len(plan.tiles)} tiles of {t.x1 - t.x0}x{t.y1 - t.y0}"
                          f" + {self.plan.halo} px context")
         total, content, style, tv = (0.0,) * 4 if self.parts is None else (
-            float(t.detach()) for t in (self.parts.total, self.parts.content,
-                                        self.parts.style, self.parts.tv))
+            float(t) for t in (self.parts.total, self.parts.content, self.parts.style,
+                               self.parts.tv))
         controls.progress(ProgressEvent(
             stage=stage, fraction=self.fraction,
             elapsed=controls.clock() - self.pace.started,
