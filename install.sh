@@ -477,7 +477,7 @@ setup_venv() {
         info "pip install $REPO (a few minutes the first time: torch is large)"
         "${pip[@]}" install -q ${extra[@]+"${extra[@]}"} --upgrade "$REPO"
     fi
-    ((EDITABLE)) || echo "$FINGERPRINT" >"$VENV/.impasto-source"
+    ((EDITABLE)) || safe_write "$VENV/.impasto-source" 644 <<<"$FINGERPRINT"
     STATE="$(venv_state)"
     [[ "$STATE" == current || "$STATE" == editable ]] || die "the venv is not usable after pip install ($STATE)"
     info "installed impasto $(project_version)"
