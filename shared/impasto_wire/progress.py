@@ -2,9 +2,10 @@
 
 ``fraction`` is the share of the job's *time* that is done (the engine weights each scale by its
 measured cost), so a bar fed with it moves evenly; ``eta`` is the engine's estimate of the
-seconds left, absent until a few steps have been timed. ``step``/``steps`` count optimiser
-steps within the current scale; at the finest scale ``steps`` is the iteration count the user
-asked for.
+seconds left, absent until it is likely right within a factor of two. ``step``/``steps`` count
+optimiser steps within the current scale; at the finest scale ``steps`` is the iteration count
+the user asked for, and on a coarser one a cap that may be more than that (``step_text`` says
+which).
 
 Standard library only, Python 3.9+ (GIMP's Python imports it too).
 """
@@ -81,9 +82,34 @@ def format_duration(seconds: float) -> str:
     return f"{s}s"
 
 
+#: the words of a progress line that every client shows. The GIMP plug-in passes its own
+#: translations of these same texts (``impasto_wire`` has no catalogue); its tests check that
+#: they are these, word for word, where no translation applies.
+STEP_OF_ITERATIONS = "step {step}/{steps}"
+STEP_UNDER_CAP = "step {step} (at most {steps})"
+ETA = "eta {time}"
+ESTIMATING = "estimating…"
+
+
+def step_text(event: ProgressEvent, of_iterations: str = STEP_OF_ITERATIONS,
+              under_cap: str = STEP_UNDER_CAP) -> str:
+    """"step 40/300" at the finest scale, whose cap is the iteration count the user set; a
+    coarser scale's cap is another number (it may run more steps: "/450" read as if the user had
+    asked for 450), so there it is named as a cap: "step 40 (at most 450)"."""
+    coarser = event.scales > 1 and event.scale < event.scales
+    template = under_cap if coarser else of_iterations
+    return template.format(step=event.step, steps=event.steps)
+
+
+def eta_text(seconds: float | None, eta: str = ETA, estimating: str = ESTIMATING) -> str:
+    """"eta 2m10s", or "estimating…" while the engine offers no estimate (it withholds one
+    until it is likely right within a factor of two): said, not left blank."""
+    return estimating if seconds is None else eta.format(time=format_duration(seconds))
+
+
 def format_eta(seconds: float | None) -> str:
     """"eta 2m10s" style text, or "" while unknown."""
-    return "" if seconds is None else f"eta {format_duration(seconds)}"
+    return "" if seconds is None else eta_text(seconds)
 
 
 #: the fields every protocol-2 progress header has carried from the start; fields added since
@@ -107,4 +133,5 @@ def _schema() -> dict[str, tuple[tuple, bool]]:
 #: the wire schema of a progress header: field -> (accepted types, required)
 SCHEMA: dict[str, tuple[tuple, bool]] = _schema()
 
-__all__ = ["SCHEMA", "STAGES", "ProgressEvent", "format_duration", "format_eta"]
+__all__ = ["ESTIMATING", "ETA", "SCHEMA", "STAGES", "STEP_OF_ITERATIONS", "STEP_UNDER_CAP",
+           "ProgressEvent", "eta_text", "format_duration", "format_eta", "step_text"]

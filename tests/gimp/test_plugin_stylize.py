@@ -246,12 +246,17 @@ def test_progress_follows_the_daemon_and_labels_demo_weights(painted):
     _, log = painted
     shown = [t[len("progress: "):] for t in trace_lines(log) if t.startswith("progress: ")]
     demo = "[demo weights — not a real model] "
-    # every step line counts the iterations asked for (3), for each layer; a line may end with
-    # the time left (", eta 2s")
-    for prefix in (f"{demo}Painting 'Paint': step ", f"{demo}Painting 'B' (2 of 2): step "):
-        steps = [t[len(prefix):].split(",")[0] for t in shown if t.startswith(prefix)]
-        assert steps and all(s.endswith("/3") for s in steps), shown
-    assert f"{demo}Reading the style for 'A' (1 of 2)…" in shown, shown
+    # once the daemon measures, every line leads with the percentage done ("42 % · ")
+    measured = [m.groups() for m in map(re.compile(r"(\d+) % · (.+)").fullmatch, shown) if m]
+    assert measured, shown
+    for prefix in (f"{demo}Painting 'Paint': ", f"{demo}Painting 'B' (2 of 2): "):
+        painting = [(int(p), t[len(prefix):]) for p, t in measured if t.startswith(prefix)]
+        assert painting, shown
+        # the iterations asked for (3) are the cap of these one-scale jobs; the engine offers
+        # no time left before 5 timed steps, so the line says it is estimating, never blank
+        assert all(re.fullmatch(r"step [0-3]/3, estimating…", t) for _, t in painting), shown
+        assert all(p < 100 for p, _ in painting), shown  # 100 % only once the job is done
+    assert f"{demo}Reading the style for 'A' (1 of 2)…" in [t for _, t in measured], shown
 
 
 LAST_VALUES = "GimpProcedureConfigRun-plug-in-impasto-stylize.last"
@@ -290,5 +295,6 @@ def test_with_last_vals_and_the_dialog_module(impasto, files):
     assert run["result"]["status"] == "success", (run, res.log)
     assert run["layers"] == [f"Photo — {STYLE}", "Photo"]
     # the saved 2 iterations are the cap (a line search may spend the evaluations before it)
-    assert any(re.search(r"Painting 'Photo': step \d/2$", t) for t in trace_lines(res.log))
+    assert any(re.search(r"Painting 'Photo': step \d/2, estimating…$", t)
+               for t in trace_lines(res.log))
     assert ui == {"missing": [], "init": True, "module": "impasto_gimp.dialog"}

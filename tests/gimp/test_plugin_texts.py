@@ -65,14 +65,14 @@ def test_progress_text_leads_with_the_percentage_from_the_events_fraction():
     ev = ProgressEvent(stage="optimising", fraction=0.423, layer=1, layers=2, scale=2, scales=3,
                        step=40, steps=300, eta=130.0)
     assert progress.text(ev, ["Sky", "Sea"]) == (
-        "42 % · Painting 'Sea' (2 of 2): scale 2/3, step 40/300, eta 2m10s")
+        "42 % · Painting 'Sea' (2 of 2): scale 2/3, step 40 (at most 300), eta 2m10s")
     assert progress.text(ev, ["Sky", "Sea"], demo=True).startswith(
         "42 % · [demo weights — not a real model] Painting 'Sea'")
     assert progress.percent(0.423) == "42 %" == f"{ev.percent} %"
     queued = ProgressEvent(stage="queued", position=2, fraction=0.0)
     assert progress.text(queued, ["Sky"]) == "Waiting for the daemon (2 job(s) ahead)…"
     one = ProgressEvent(stage="optimising", fraction=0.1, scales=1, scale=1, step=3, steps=9)
-    assert progress.text(one, ["Sky"]) == "10 % · Painting 'Sky': step 3/9"
+    assert progress.text(one, ["Sky"]) == "10 % · Painting 'Sky': step 3/9, estimating…"
 
 
 # --- translation ---------------------------------------------------------------------------------
@@ -213,11 +213,14 @@ def test_a_catalogue_in_locale_translates_without_touching_code(tmp_path):
 def test_the_runs_own_words_translate_too(tmp_path):
     """The refusals, the missing-dependency message and the time left speak the catalogue's
     language too (issue 20 item 7: options.py, deps.py and the "eta" were still English-only;
-    the eta's number comes from impasto_wire, its words from the plug-in)."""
+    the eta's number and which step count to show come from impasto_wire, the words from the
+    plug-in)."""
     plugin = tmp_path / "impasto-stylize"
     shutil.copytree(PLUGIN_SRC, plugin, ignore=shutil.ignore_patterns("__pycache__"))
     write_mo(plugin / i18n.CATALOG_DIR / "xx" / "LC_MESSAGES" / f"{i18n.DOMAIN}.mo", {
         "eta {time}": "noch {time}",
+        "step {step} (at most {steps})": "Schritt {step} (höchstens {steps})",
+        "estimating…": "schätze…",
         "Choose a style image (a picture file, or a layer of an open image).": "Stil wählen.",
         "Impasto is installed incompletely: the folder 'impasto_wire' is missing next to "
         "{script}. Run Impasto's install.sh again.": "Unvollständig: {script}",
@@ -226,13 +229,17 @@ def test_the_runs_own_words_translate_too(tmp_path):
             "from impasto_wire.progress import ProgressEvent; "
             "print(progress.text(ProgressEvent(stage='optimising', fraction=0.5, scales=1, "
             "step=3, steps=9, eta=130.0), ['Sky'])); "
+            "print(progress.text(ProgressEvent(stage='optimising', fraction=0.5, scale=1, "
+            "scales=2, step=3, steps=9), ['Sky'])); "
             "print(options.refusal(options.Options(), 'file', False, False, ['vgg19'])); "
             "print(deps.missing_message(['impasto_wire']))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(plugin), *sys.path]),
            "LANGUAGE": "xx"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          check=True).stdout
-    assert out.splitlines() == ["50 % · Painting 'Sky': step 3/9, noch 2m10s", "Stil wählen.",
+    assert out.splitlines() == ["50 % · Painting 'Sky': step 3/9, noch 2m10s",
+                                "50 % · Painting 'Sky': scale 1/2, Schritt 3 (höchstens 9), "
+                                "schätze…", "Stil wählen.",
                                 f"Unvollständig: {plugin / 'impasto-stylize.py'}"], out
 
 

@@ -90,6 +90,25 @@ def test_progress_moves_forward_and_says_where_it_is():
                     "Painting 'Sea' (2 of 2): scale 2/2, step 5/10, eta 2m10s")
 
 
+def test_progress_line_names_a_coarse_scales_cap_and_says_it_is_estimating():
+    """Issue 22 item 3: GIMP's line said "step 40/450" on a coarse scale when the user set 300
+    iterations, and nothing at all while the daemon withholds its estimate. The number shown and
+    the English words are impasto_wire's, the same as the CLI's."""
+    from impasto_wire.progress import eta_text, step_text
+
+    coarse = ProgressEvent(stage="optimising", fraction=0.2, scale=1, scales=2, step=40,
+                           steps=450)
+    finest = ProgressEvent(stage="optimising", fraction=0.6, scale=2, scales=2, step=40,
+                           steps=300, eta=130.0)
+    assert progress.text(coarse, ["Sky"]) == (
+        "20 % · Painting 'Sky': scale 1/2, step 40 (at most 450), estimating…")
+    assert progress.text(finest, ["Sky"]) == (
+        "60 % · Painting 'Sky': scale 2/2, step 40/300, eta 2m10s")
+    for event in (coarse, finest):
+        assert progress.step(event) == step_text(event)
+        assert progress.eta(event.eta) == eta_text(event.eta)
+
+
 def test_dialog_line_labels_random_weights(daemon):
     with daemon.client() as c:
         welcome = c.hello()

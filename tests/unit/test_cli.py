@@ -237,4 +237,28 @@ def test_the_bar_shows_the_users_step_count_and_no_100_before_the_end():
                              steps=300, loss=1.5, elapsed=12.0))
     line = log.getvalue()
     assert " 99% optimising scale 3/3 step 40/300 " in line
-    assert line.rstrip().endswith("estimating")  # no estimate yet: said, not left blank
+    assert line.rstrip().endswith("estimating…")  # no estimate yet: said, not left blank
+
+
+def test_the_bar_words_steps_and_time_left_as_impasto_wire_does():
+    """The CLI and the GIMP plug-in say which step count it is and that the time left is being
+    estimated in the one wording of ``impasto_wire`` (the plug-in's tests check its side)."""
+    import io
+
+    from impasto_daemon.cli.progress_bar import ProgressBar
+    from impasto_wire.progress import ProgressEvent, eta_text, step_text
+
+    coarse = ProgressEvent(stage="optimising", fraction=0.2, scale=1, scales=2, step=40,
+                           steps=450)
+    finest = ProgressEvent(stage="optimising", fraction=0.6, scale=2, scales=2, step=40,
+                           steps=300, eta=130.0)
+    assert (step_text(coarse), eta_text(coarse.eta)) == ("step 40 (at most 450)", "estimating…")
+    assert (step_text(finest), eta_text(finest.eta)) == ("step 40/300", "eta 2m10s")
+    for scale in (0, 1):  # one scale: its cap is the user's iterations, whatever its index
+        single = ProgressEvent(stage="optimising", scale=scale, scales=1, step=3, steps=9)
+        assert step_text(single) == "step 3/9"
+    for event in (coarse, finest):
+        log = io.StringIO()
+        ProgressBar(stream=log, width=10).update(event)
+        assert f" {step_text(event)} " in log.getvalue()
+        assert log.getvalue().rstrip().endswith(eta_text(event.eta))

@@ -7,21 +7,13 @@ import time
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from impasto_wire.progress import ProgressEvent, format_eta
+from impasto_wire.progress import ProgressEvent, eta_text, format_eta, step_text
 
 
 def done_line(stats: Mapping[str, Any]) -> str:
     """The closing line of a finished job, the same for the local engine and the daemon."""
     return (f"done in {stats['seconds']:.1f}s on {stats['device']}, {stats['iterations']} "
             f"iterations, seed {stats['seed']}, {stats['model']} ({stats['weights']})")
-
-
-def step_text(event: ProgressEvent) -> str:
-    """"step 40/300" at the finest scale, whose cap is the iteration count the user set; a
-    coarser scale's cap is another number (it may run more steps), so it is named as such."""
-    if event.scale < event.scales:
-        return f"step {event.step} (at most {event.steps})"
-    return f"step {event.step}/{event.steps}"
 
 
 class ProgressBar:
@@ -49,7 +41,7 @@ class ProgressBar:
         bar = "#" * filled + "." * (self.width - filled)
         prefix = f"layer {event.layer + 1}/{event.layers} " if event.layers > 1 else ""
         where = f"scale {event.scale}/{event.scales} " if event.scales > 1 else ""
-        eta = format_eta(event.eta) or ("estimating" if event.stage == "optimising" else "")
+        eta = eta_text(event.eta) if event.stage == "optimising" else format_eta(event.eta)
         line = (
             f"{prefix}[{bar}] {int(100 * fraction):3d}% {event.stage:<10} {where}"
             f"{step_text(event)} loss {event.loss:.3g} {event.elapsed:5.1f}s"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from impasto_wire.progress import ProgressEvent, format_duration
+from impasto_wire.progress import ProgressEvent, eta_text, step_text
 
 from .i18n import _
 
@@ -32,7 +32,7 @@ def percent(share: float) -> str:
 
 def text(event: ProgressEvent, layer_names: Sequence[str], demo: bool = False) -> str:
     """One line for the progress bar, the percentage first (GIMP cuts a long text at its end),
-    e.g. "42 % · Painting 'Sky' (2 of 3): scale 1/2, step 40/150, eta 2m10s"."""
+    e.g. "42 % · Painting 'Sky' (2 of 3): scale 2/2, step 40/300, eta 2m10s"."""
     line = (DEMO_TAG if demo else "") + _what(event, layer_names)
     if event.stage in _UNMEASURED:
         return line
@@ -58,22 +58,28 @@ def _what(event: ProgressEvent, layer_names: Sequence[str]) -> str:
     if stage == "targets":
         return _("Reading the style for {layer}…").format(layer=which)
     if stage == "optimising":
-        line = _("Painting {layer}: step {step}/{steps}") if event.scales <= 1 else \
-            _("Painting {layer}: scale {scale}/{scales}, step {step}/{steps}")
+        # TRANSLATORS: {step} is "step 40/300", or "step 40 (at most 450)" on a coarser scale
+        line = _("Painting {layer}: {step}") if event.scales <= 1 else \
+            _("Painting {layer}: scale {scale}/{scales}, {step}")
         line = line.format(layer=which, scale=event.scale, scales=event.scales,
-                           step=event.step, steps=event.steps)
-        if event.eta is None:
-            return line
+                           step=step(event))
         return _("{line}, {eta}").format(line=line, eta=eta(event.eta))
     if stage == "finishing":
         return _("Finishing {layer}…").format(layer=which)
     return _("Working on {layer}…").format(layer=which)
 
 
-def eta(seconds: float) -> str:
-    """"eta 2m10s": the plug-in's own words around the wire's duration (``impasto_wire`` serves
-    the daemon and the CLI too, so it has no catalogue)."""
-    return _("eta {time}").format(time=format_duration(seconds))
+def step(event: ProgressEvent) -> str:
+    """"step 40/300", or "step 40 (at most 450)" on a coarser scale: ``impasto_wire`` decides
+    which (the same for the CLI), the plug-in gives the words (``impasto_wire`` serves the daemon
+    and the CLI too, so it has no catalogue)."""
+    return step_text(event, _("step {step}/{steps}"), _("step {step} (at most {steps})"))
+
+
+def eta(seconds: float | None) -> str:
+    """"eta 2m10s" (the wire's duration in the plug-in's words), or "estimating…" while the
+    daemon offers no estimate yet."""
+    return eta_text(seconds, _("eta {time}"), _("estimating…"))
 
 
 #: the preview's long side on screen, and what the plug-in asks the daemon for
