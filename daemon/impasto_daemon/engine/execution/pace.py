@@ -5,9 +5,11 @@ Every scale of every batch has a cost per step (planning.plan.step_cost) and a s
 steps a scale will take are its cap until something tells better: the scale before it in the
 batch converging (the next ones converge alike, each refining the last), or the running
 scale's own loss curve (optimisation.loop.steps_to_converge). A scale that runs past what was
-expected of it and whose curve cannot tell is expected to run to its cap: the estimate grows
-instead of promising one more step. Seconds per unit of work come from the running scale's
-latest steps, so a machine that slows down is seen within a few steps.
+expected of it, or whose curve is not levelling off, is expected to run OVERRUN_FACTOR times
+the steps it has taken (at most its cap): the estimate grows instead of promising one more step,
+without jumping to the whole cap on one flat stretch of the curve. Seconds per unit of work
+come from the running scale's latest steps, so a machine that slows down is seen within a few
+steps.
 
 An estimate is offered (``eta``) only once it is likely right within a factor of two: the
 running scale has timed WARMUP_STEPS steps, the steps of the scales still to come are informed
@@ -17,6 +19,7 @@ within STABLE_SPREAD over the last STABLE_STEPS steps. Once offered it is never 
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -27,6 +30,12 @@ from ..optimisation.loop import steps_to_converge
 WARMUP_STEPS = 5
 #: steps over which the rate (seconds per unit of work) is measured
 RATE_STEPS = 10
+#: a scale whose curve is not levelling off, or that ran past its expected end, is expected to
+#: run this many times the steps it has taken (capped): the estimate grows as it overruns, but
+#: one flat stretch of the curve does not promise the whole cap
+OVERRUN_FACTOR = 2
+#: steps whose projections of the running scale's length are pooled (their median)
+PROJECTION_STEPS = 5
 #: the projected total time must hold within this ratio over STABLE_STEPS steps ...
 STABLE_SPREAD = 1.25
 STABLE_STEPS = 5
@@ -54,6 +63,8 @@ class Pace:
         self.started = clock()
         self.current = 0
         self._losses: list[float] = []  # the running scale's best loss at the end of each step
+        #: the running scale's latest projections of its total steps
+        self._projected: deque[float] = deque(maxlen=PROJECTION_STEPS)
         self._best = float("inf")
         self._recent: deque[tuple[float, float]] = deque(maxlen=RATE_STEPS)  # (work, seconds)
         self._last: float | None = None  # when the previous step of the running scale ended
@@ -69,6 +80,7 @@ class Pace:
         """The scale's first step starts now (target preparation is not a step)."""
         self.current, self._last = scale, self.clock()
         self._losses, self._best = [], float("inf")  # the rate carries over until replaced
+        self._projected.clear()
 
     def step(self, scale: int, done: int, loss: float | None = None) -> None:
         """``done`` steps are finished at ``scale``; ``loss`` is the latest evaluation's."""
@@ -78,6 +90,10 @@ class Pace:
         new = done - self.done[scale]
         if new > 0:
             self._losses += [self._best] * new
+            left = steps_to_converge(self._losses, self.tolerance)
+            if left is not None:
+                self._projected.append(done + left if math.isfinite(left)
+                                       else self._overrun(scale, done))
             if self._last is not None:
                 self._recent.append((new * self.costs[scale], now - self._last))
             self.done[scale] = done
@@ -99,18 +115,32 @@ class Pace:
     def expected_steps(self, scale: int) -> int:
         """Steps the scale will likely take in all: done ones for a closed scale; for the
         running one its curve's projection, else its prior while it is not yet reached, else
-        its cap; always at least one more than done."""
+        ``_overrun``; never more than its cap and always at least one more than done."""
         done, cap = self.done[scale], self.caps[scale]
         if self.closed[scale]:
             return done
         expected = self.prior[scale]
         if scale == self.current:
-            left = steps_to_converge(self._losses, self.tolerance)
-            if left is not None:
-                expected = min(cap, done + left)
+            projected = self.projected_steps()
+            if projected is not None:
+                expected = projected
             elif done >= expected:
-                expected = cap
+                expected = self._overrun(scale, done)
         return max(done + 1, min(cap, expected))
+
+    def _overrun(self, scale: int, done: int) -> float:
+        """The steps expected of a scale whose curve is not levelling off or that ran past its
+        prior: OVERRUN_FACTOR times those done, or its prior when that is informed and more
+        (the cap alone tells nothing)."""
+        return max(self.prior[scale] if self.informed[scale] else 0, OVERRUN_FACTOR * done)
+
+    def projected_steps(self) -> float | None:
+        """The running scale's total steps read off its curve: the median of its latest
+        projections, as the extrapolation of a curve that flattens and falls again can be
+        absurd for a step or two."""
+        if not self._projected:
+            return None
+        return sorted(self._projected)[len(self._projected) // 2]
 
     def remaining_work(self) -> float:
         return sum(self.costs[i] * (self.expected_steps(i) - self.done[i])
@@ -136,7 +166,7 @@ class Pace:
         if later:
             return all(self.informed[i] for i in later)
         return (self.informed[self.current]
-                or steps_to_converge(self._losses, self.tolerance) is not None
+                or self.projected_steps() is not None
                 or self.tolerance <= 0)
 
     def eta(self) -> float | None:
