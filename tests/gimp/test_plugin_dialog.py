@@ -342,19 +342,6 @@ def test_choosing_a_style_clears_the_refusal_and_keeps_the_width(chooser_run):
         in trace, trace
 
 
-def test_the_file_chooser_prints_no_gtk_critical(chooser_run):
-    """Issue 22 item 5: "Gtk-CRITICAL … gtk_widget_event: assertion
-    'WIDGET_REALIZED_FOR_EVENT (widget, event)' failed" as the path was typed into the
-    chooser's location field, on every such run of the earlier dialog. Bisected on this
-    dialog: it comes back when the daemon line loses its tooltip (whatever the pointer's
-    place), when the chooser loses its preview pane or when the pane is kept always shown; not
-    when the wrapping or the refusal's re-check go. The mechanism is inside GTK 3.24, so this
-    guards the dialog as it is."""
-    res, _widths, _pressed = chooser_run
-    criticals = [ln for ln in res.stderr.splitlines() if "Gtk-CRITICAL" in ln]
-    assert criticals == []
-
-
 def test_a_long_daemon_line_wraps_instead_of_widening_the_dialog(impasto, display, chooser_run,
                                                                  last_values):
     """Issue 22 item 5: with no daemon and an unusable configuration the daemon line is long
