@@ -15,6 +15,7 @@ import numpy as np
 import zmq
 
 from impasto_wire import Client, DaemonUnavailable, Image, Style
+from impasto_wire import endpoints as E
 from impasto_wire import protocol as P
 from impasto_wire.protocol import MessageType as M
 
@@ -150,3 +151,36 @@ class RawPeer:
     def close(self) -> None:
         self.sock.close()
         self.ctx.term()
+
+
+#: a plain TCP relay (listen port, target port): a link between a client and a daemon that a test
+#: can cut (SIGSTOP) while both ends stay alive
+TCP_RELAY = """
+import socket, sys, threading
+listen, target = int(sys.argv[1]), int(sys.argv[2])
+srv = socket.socket()
+srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", listen)); srv.listen(8)
+print("ready", flush=True)
+def pump(a, b):
+    while True:
+        data = a.recv(65536)
+        if not data:
+            break
+        b.sendall(data)
+while True:
+    c, _ = srv.accept()
+    u = socket.create_connection(("127.0.0.1", target))
+    for a, b in ((c, u), (u, c)):
+        threading.Thread(target=pump, args=(a, b), daemon=True).start()
+"""
+
+
+def env_without_endpoint(**extra: str) -> dict[str, str]:
+    """This environment without any endpoint, key or configuration file the user may have."""
+    env = {k: v for k, v in os.environ.items()
+           if k not in (E.ENV_ENDPOINT, "XDG_RUNTIME_DIR", "IMPASTO_CURVE_CLIENT_KEY",
+                        "IMPASTO_CURVE_SERVER_KEY", "IMPASTO_CONFIG")}
+    env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
+    env.update(extra)
+    return env

@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from daemon_support import DAEMON, IMPASTO, picture
+from daemon_support import DAEMON, IMPASTO, env_without_endpoint, picture
 from PIL import Image as PILImage
 
 from impasto_wire import Client
@@ -46,14 +46,6 @@ def one_line(stderr: str) -> str:
     return lines[0]
 
 
-def env_without_endpoint(**extra: str) -> dict[str, str]:
-    """This environment without any endpoint, key or configuration file the user may have."""
-    env = {k: v for k, v in os.environ.items()
-           if k not in (E.ENV_ENDPOINT, "XDG_RUNTIME_DIR", "IMPASTO_CURVE_CLIENT_KEY",
-                        "IMPASTO_CURVE_SERVER_KEY", "IMPASTO_CONFIG")}
-    env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
-    env.update(extra)
-    return env
 
 
 # --- item 1: a planted runtime folder never moves anyone to TCP --------------------------------

@@ -15,11 +15,9 @@ from pathlib import Path
 import numpy as np
 import onnx_models
 import pytest
-from daemon_support import IMPASTO, picture
+from daemon_support import IMPASTO, env_without_endpoint, picture
 from PIL import Image as PILImage
 from second_user import make_other_user, make_shared_folder
-
-from impasto_wire import endpoints as E
 
 SWAP_TO_SYMLINK = """
 import os, sys
@@ -46,13 +44,6 @@ def sticky_shared():
     yield from make_shared_folder(sticky=True)
 
 
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if k not in (E.ENV_ENDPOINT, "XDG_RUNTIME_DIR", "IMPASTO_CURVE_CLIENT_KEY",
-                        "IMPASTO_CURVE_SERVER_KEY", "IMPASTO_CONFIG")}
-    env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
-    env.update(extra)
-    return env
 
 
 def one_line(stderr: str) -> str:
@@ -129,12 +120,12 @@ def test_import_onnx_never_writes_through_a_symlink_planted_at_a_predictable_nam
     other_user.python("import os, sys; os.symlink(sys.argv[1], sys.argv[2])", str(victim),
                       str(shared / "vgg16.pth.tmp"))
     run = subprocess.run([IMPASTO, "import-onnx", str(model), "-o", str(out)],
-                         env=clean_env(), capture_output=True, text=True, timeout=300)
+                         env=env_without_endpoint(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert victim.read_bytes() == b"the victim's own words\n", "written through the planted link"
     assert not out.is_symlink() and os.lstat(out).st_uid == os.geteuid()
     check = subprocess.run([IMPASTO, "check-weights", f"{out}", "--model", "vgg16"],
-                           env=clean_env(), capture_output=True, text=True, timeout=300)
+                           env=env_without_endpoint(), capture_output=True, text=True, timeout=300)
     assert check.returncode == 0 and "imported from ONNX vgg16.onnx" in check.stdout
 
 
@@ -157,7 +148,8 @@ def test_stylize_refuses_an_output_symlink_another_user_planted(
     run = subprocess.run(
         [IMPASTO, "stylize", str(content), str(style), "-o", str(shared / "out.png"),
          "--iterations", "1", "-q"],
-        env=clean_env(IMPASTO_DAEMON="false"), capture_output=True, text=True, timeout=120)
+        env=env_without_endpoint(IMPASTO_DAEMON="false"), capture_output=True, text=True,
+        timeout=120)
     assert run.returncode == 3
     line = one_line(run.stderr)
     assert "symbolic link" in line and "--force" in line
@@ -175,7 +167,7 @@ def test_stylize_force_replaces_another_users_link_and_leaves_its_target_alone(
         [IMPASTO, "stylize", str(content), str(style), "-o", str(out), "--force", "--local",
          "--weights", "random", "--device", "cpu", "--iterations", "1", "--size", "32",
          "--no-multiscale", "-q"],
-        env=clean_env(), capture_output=True, text=True, timeout=300)
+        env=env_without_endpoint(), capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     assert victim.read_text() == "the victim's own words\n"
     assert not out.is_symlink() and PILImage.open(out).size == (24, 20)
@@ -189,7 +181,7 @@ def test_a_runtime_folder_under_another_users_folder_is_refused(
     other_user.python("import os, sys; os.mkdir(sys.argv[1], 0o777); os.chmod(sys.argv[1], "
                       "0o777)", str(sticky_shared / "impasto"))
     run = subprocess.run([IMPASTO, "status"], capture_output=True, text=True, timeout=60,
-                         env=clean_env(XDG_CACHE_HOME=str(sticky_shared),
+                         env=env_without_endpoint(XDG_CACHE_HOME=str(sticky_shared),
                                        IMPASTO_DAEMON="false"))
     assert run.returncode == 2
     line = one_line(run.stderr)
@@ -212,7 +204,7 @@ def test_a_token_planted_by_another_user_neither_hangs_nor_exhausts_memory(
     try:
         run = subprocess.run(
             [IMPASTO, "status"], capture_output=True, text=True, timeout=60,
-            env=clean_env(XDG_RUNTIME_DIR=str(sticky_shared),
+            env=env_without_endpoint(XDG_RUNTIME_DIR=str(sticky_shared),
                           IMPASTO_ENDPOINT=f"tcp://127.0.0.1:{port}"))
     except subprocess.TimeoutExpired:
         pytest.fail("impasto status hung on the planted token")
@@ -236,7 +228,7 @@ def test_a_curve_client_never_starts_an_unauthenticated_daemon(tmp_path):
     run = subprocess.run(
         [IMPASTO, "stylize", str(content), str(style), "-o", str(tmp_path / "out.png"), "-q"],
         capture_output=True, text=True, timeout=120,
-        env=clean_env(XDG_RUNTIME_DIR=str(runtime),
+        env=env_without_endpoint(XDG_RUNTIME_DIR=str(runtime),
                       IMPASTO_CURVE_CLIENT_KEY=str(client_secret),
                       IMPASTO_CURVE_SERVER_KEY=str(server_public),
                       IMPASTO_DAEMON=f"{sys.executable} -c \"open('{started}', 'w')\""))
@@ -263,7 +255,8 @@ def test_a_folder_the_user_cannot_enter_is_one_line_not_a_traceback(
     else:
         out = private / "out.png"
     run = other_user.run(IMPASTO, "stylize", str(content), str(style), "-o", str(out),
-                         "--iterations", "1", "-q", env=clean_env(IMPASTO_DAEMON="false"))
+                         "--iterations", "1", "-q",
+                         env=env_without_endpoint(IMPASTO_DAEMON="false"))
     assert run.returncode == 3
     line = one_line(run.stderr)
     assert "Permission denied" in line and str(content if which == "input" else out) in line

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_support import SHARED_ARGS, long_job, wait_until_optimising
+from daemon_support import SHARED_ARGS, TCP_RELAY, long_job, wait_until_optimising
 
 from impasto_wire import Client, JobCancelled
 
@@ -79,29 +79,10 @@ def test_a_paused_client_learns_its_job_was_cancelled_for_silence(own_daemon):
     assert end["at"] - woke < 5.0  # told within a few seconds of waking
 
 
-PROXY = """
-import socket, sys, threading
-listen, target = int(sys.argv[1]), int(sys.argv[2])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", listen)); srv.listen(8)
-print("ready", flush=True)
-def pump(a, b):
-    while True:
-        data = a.recv(65536)
-        if not data:
-            break
-        b.sendall(data)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", target))
-    for a, b in ((c, u), (u, c)):
-        threading.Thread(target=pump, args=(a, b), daemon=True).start()
-"""
 
 
 def start_proxy(listen: int, target: int) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", PROXY, str(listen), str(target)],
+    proc = subprocess.Popen([sys.executable, "-c", TCP_RELAY, str(listen), str(target)],
                             stdout=subprocess.PIPE, text=True)
     assert proc.stdout.readline().strip() == "ready"
     return proc

@@ -11,29 +11,9 @@ import subprocess
 import sys
 
 import pytest
-from daemon_support import long_job, wait_until_optimising
+from daemon_support import TCP_RELAY, long_job, wait_until_optimising
 
 from impasto_wire import Client, DaemonUnavailable
-
-RELAY = """
-import socket, sys, threading
-listen, target = int(sys.argv[1]), int(sys.argv[2])
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", listen)); srv.listen(8)
-print("ready", flush=True)
-def pump(a, b):
-    while True:
-        data = a.recv(65536)
-        if not data:
-            break
-        b.sendall(data)
-while True:
-    c, _ = srv.accept()
-    u = socket.create_connection(("127.0.0.1", target))
-    for a, b in ((c, u), (u, c)):
-        threading.Thread(target=pump, args=(a, b), daemon=True).start()
-"""
 
 
 def free_port() -> int:
@@ -48,7 +28,7 @@ def relayed(own_daemon, monkeypatch):
     port, front = free_port(), free_port()
     d = own_daemon(endpoint=f"tcp://127.0.0.1:{port}")
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(d.runtime))
-    relay = subprocess.Popen([sys.executable, "-c", RELAY, str(front), str(port)],
+    relay = subprocess.Popen([sys.executable, "-c", TCP_RELAY, str(front), str(port)],
                              stdout=subprocess.PIPE, text=True)
     assert relay.stdout.readline().strip() == "ready"
     yield d, relay, f"tcp://127.0.0.1:{front}"
