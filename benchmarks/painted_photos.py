@@ -1,7 +1,7 @@
 """Photographs the wide quality harness needs but no offline package ships: painted here.
 
-No face photograph may be used (scikit-image's astronaut is kept aside for an independent
-check), nor a night street or a line drawing; these stand in, deterministic and soft-edged
+No offline package ships a face photograph we may use, nor a night street or a line drawing;
+these stand in, deterministic and soft-edged
 like a photo, with the features a takeover erases first: eyes and a mouth, lit windows on a
 dark street, thin black lines on white.
 

@@ -7,9 +7,8 @@ Every picture says where it comes from. Third-party pictures are read from where
 package installed them, never committed; one that is missing raises ``PictureMissing`` naming
 the package, and the harness reports the pair as missing instead of leaving it out quietly.
 
-Kept aside for an independent check, and so never used here: scikit-image's astronaut,
-coffee, rocket, hubble_deep_field and retina, GIMP's splash, Debian's gnome-backgrounds and
-desktop-base.
+The pictures the team handbook keeps aside for an independent check of quality are never
+used here.
 
 The split: a pair is in the check half when the first byte of SHA-256("photo:style") is odd,
 in the tuning half when it is even. Written once, before anything was measured; never move a
