@@ -210,6 +210,13 @@ print(json.dumps({"resettable": probe.resettable, "budget": budget, "tiles": sta
 """
 
 
+#: glibc's malloc raises its mmap threshold to the largest block freed so far, after which freed
+#: tensors stay resident at the allocator's whim and the same job's resident growth varies from
+#: run to run; a fixed threshold hands every large block back when it is freed, so the growth
+#: measured is what the job holds (docs/MEASUREMENTS.md has both spreads)
+_WHAT_THE_JOB_HOLDS = {"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+
+
 def test_cpu_job_stays_within_its_memory_budget(tmp_path):
     """Measured, not estimated: the growth of the process's resident memory during the job."""
     import json
@@ -221,7 +228,8 @@ def test_cpu_job_stays_within_its_memory_budget(tmp_path):
     here = Path(__file__).resolve().parent
     done = subprocess.run([sys.executable, "-c", _BUDGET_JOB, str(here.parent)],
                           capture_output=True, text=True, timeout=600, cwd=here,
-                          env={**os.environ, "PYTHONPATH": f"{here}:{here.parent}"})
+                          env={**os.environ, **_WHAT_THE_JOB_HOLDS,
+                               "PYTHONPATH": f"{here}:{here.parent}"})
     assert done.returncode == 0, done.stderr[-2000:]
     got = json.loads(done.stdout.strip().splitlines()[-1])
     if not got["resettable"]:
