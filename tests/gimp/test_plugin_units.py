@@ -150,6 +150,31 @@ def test_error_messages_say_what_to_do():
     assert "install.sh" in messages.cannot_start("the daemon exited with status 4 (weights)")
 
 
+def test_a_lost_link_is_not_called_a_crashed_daemon(daemon, monkeypatch):
+    """A TCP link that went quiet (``DaemonUnavailable.LOST``) says the connection was lost and
+    the daemon may still run; only a daemon known to be gone is called stopped."""
+    from impasto_wire.client_errors import DaemonUnavailable
+
+    monkeypatch.setenv("IMPASTO_ENDPOINT", daemon.endpoint)
+    link = daemon_link.DaemonLink()
+    try:
+        link.connect(on_start=lambda: None, tick=lambda: None)
+        told = {}
+        for kind in (DaemonUnavailable.LOST, DaemonUnavailable.GONE):
+            def silent(timeout, kind=kind):
+                raise DaemonUnavailable("nothing heard for 30.0 s", kind)
+            monkeypatch.setattr(link.client, "poll", silent)
+            with pytest.raises(messages.Failure) as failed:
+                link.next_event(0.1)
+            told[kind] = str(failed.value)
+    finally:
+        link.close()
+    assert "connection to the Impasto daemon was lost" in told[DaemonUnavailable.LOST]
+    assert "crashed" not in told[DaemonUnavailable.LOST]
+    assert "stopped answering" in told[DaemonUnavailable.GONE]
+    assert all("nothing heard for 30.0 s" in text for text in told.values())
+
+
 def test_daemon_command_comes_from_the_configuration_install_sh_named(tmp_path, monkeypatch):
     """GIMP may run with another HOME than the installer's, so install.sh names the daemon
     configuration in a file beside the plug-in; the command is the launcher's own resolver fed

@@ -27,7 +27,7 @@ from impasto_wire import (
 from impasto_wire.protocol import Image
 
 from .i18n import _
-from .messages import Failure, cannot_start, daemon_died, daemon_error
+from .messages import Failure, cannot_start, daemon_error, daemon_gone
 
 CLIENT_NAME = "gimp-impasto-stylize"
 #: a file beside the plug-in install.sh writes: the path of the daemon configuration (GIMP may
@@ -193,7 +193,7 @@ class DaemonLink:
             self.job_id = self.client.submit(contents, styles, settings, preview=preview,
                                              timeout=SUBMIT_TIMEOUT)
         except DaemonUnavailable as exc:
-            raise Failure(daemon_died(str(exc))) from None
+            raise Failure(_went_quiet(exc)) from None
         except DaemonError as exc:
             raise Failure(daemon_error(exc.code, exc.message, style_names)) from None
         return self.job_id
@@ -207,7 +207,7 @@ class DaemonLink:
                 ev = self.client.poll(max(0.0, deadline - time.monotonic()))
             except DaemonUnavailable as exc:
                 self.job_id = None
-                raise Failure(daemon_died(str(exc))) from None
+                raise Failure(_went_quiet(exc)) from None
             except DaemonError as exc:  # an unreadable reply
                 raise Failure(daemon_error(exc.code, exc.message, [])) from None
             if ev is None or ev.job_id == self.job_id:
@@ -227,3 +227,7 @@ class DaemonLink:
         if self.client is not None:
             self.client.close()
             self.client = None
+
+
+def _went_quiet(exc: DaemonUnavailable) -> str:
+    return daemon_gone(str(exc), lost_link=exc.kind == DaemonUnavailable.LOST)

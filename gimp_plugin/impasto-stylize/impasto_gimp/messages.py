@@ -75,6 +75,18 @@ def daemon_died(detail: str) -> str:
         help=DAEMON_HELP, detail=detail)
 
 
+def connection_lost(detail: str) -> str:
+    return _("The connection to the Impasto daemon was lost while it worked (the network or a "
+             "tunnel to it went quiet; the daemon may still be running), so nothing was "
+             "changed. Check the connection, then use the filter again. ({detail})").format(
+        detail=detail)
+
+
+def daemon_gone(detail: str, lost_link: bool) -> str:
+    """Why a job ended without an answer: a lost network link is not a crashed daemon."""
+    return connection_lost(detail) if lost_link else daemon_died(detail)
+
+
 def model_missing(model: str, loaded: list[str]) -> str:
     have = ", ".join(m.upper() for m in loaded) or _("no network")
     both = ",".join(sorted(set(loaded) | {model}, reverse=True))
