@@ -22,11 +22,11 @@ from typing import Any
 from . import safe_files
 from .endpoints import EndpointError, check_endpoint
 from .limits import check_setting
+from .style_settings import MODELS
 
 ENV_CONFIG = "IMPASTO_CONFIG"
 MAX_FILE_BYTES = 256 * 1024  # far above any real configuration; bounds what a mistake reads
 FILE_NAME = "daemon.toml"
-MODELS = ("vgg19", "vgg16")
 DEVICE_RE = re.compile(r"^(auto|cpu|cuda(:\d+)?(,cuda:\d+)*)$")
 
 

@@ -14,13 +14,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..settings import MODELS
 from . import gimp
 from .install_state import UNIT_NAME, Manifest, config_home, read_manifest
 from .result import FAIL, OK, WARN, Check
 
 __all__ = ["FAIL", "OK", "WARN", "Check", "DoctorOptions", "run_checks"]
 
-MODELS = ("vgg19", "vgg16")
 
 
 @dataclass

@@ -6,9 +6,9 @@ from functools import cache
 
 import torch
 
+from ..settings import MODELS
 from .info import WeightsError
 
-MODELS = ("vgg16", "vgg19")
 CONV_COUNT = {"vgg16": 13, "vgg19": 16}
 
 
