@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -184,3 +185,19 @@ def env_without_endpoint(**extra: str) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
     env.update(extra)
     return env
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free at the time of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def one_line(stderr: str) -> str:
+    """The one line a failing command printed: no traceback, and nothing else but the warning
+    that a test daemon runs random weights."""
+    lines = [line for line in stderr.splitlines()
+             if line.strip() and "RANDOM weights" not in line]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]

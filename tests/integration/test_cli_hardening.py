@@ -15,7 +15,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from daemon_support import DAEMON, IMPASTO, env_without_endpoint, picture
+from daemon_support import DAEMON, IMPASTO, env_without_endpoint, one_line, picture
 from PIL import Image as PILImage
 
 from impasto_wire import Client
@@ -37,13 +37,6 @@ def images(folder: Path, content_size: tuple[int, int] = (20, 24),
 def cli(*args: str, env: dict[str, str], timeout: float = 120) -> subprocess.CompletedProcess:
     return subprocess.run([IMPASTO, *args], env=env, capture_output=True, text=True,
                           timeout=timeout)
-
-
-def one_line(stderr: str) -> str:
-    """The one failure line, besides the warning that the test daemon runs random weights."""
-    lines = [line for line in stderr.strip().splitlines() if "RANDOM weights" not in line]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
 
 
 

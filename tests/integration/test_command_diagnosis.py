@@ -16,7 +16,7 @@ import sys
 import pytest
 import zmq
 import zmq.auth
-from daemon_support import IMPASTO, picture
+from daemon_support import IMPASTO, free_port, one_line, picture
 from PIL import Image as PILImage
 
 MUTE_ROUTER = r"""
@@ -30,18 +30,6 @@ s.bind(sys.argv[1])
 print("listening", flush=True)
 sys.stdin.read()
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def one_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.fixture

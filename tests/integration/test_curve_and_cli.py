@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import stat
 import subprocess
 import time
 
 import numpy as np
 import pytest
-from daemon_support import IMPASTO, picture, raw, small_job
+from daemon_support import IMPASTO, free_port, picture, raw, small_job
 from PIL import Image as PILImage
 
 from impasto_daemon.cli import exit_codes, remote_cmds
@@ -20,12 +19,6 @@ from impasto_wire import Client, DaemonUnavailable, Style
 from impasto_wire import protocol as P
 from impasto_wire.curve import CurveClientKeys, create_key_pair
 from impasto_wire.protocol import MessageType as M
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_keys(folder, name) -> tuple[str, str]:

@@ -6,25 +6,18 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from daemon_support import long_job, wait_until_optimising
+from daemon_support import free_port, long_job, wait_until_optimising
 
 from impasto_wire import Client, DaemonError, JobCancelled
 from impasto_wire import protocol as P
 from impasto_wire.curve import CurveClientKeys, create_key_pair
 
 PEER = str(Path(__file__).with_name("peer_process.py"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_a_job_belongs_to_its_curve_key_not_to_other_allowed_keys(own_daemon, tmp_path,

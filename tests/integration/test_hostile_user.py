@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import onnx_models
 import pytest
-from daemon_support import IMPASTO, env_without_endpoint, picture
+from daemon_support import IMPASTO, env_without_endpoint, one_line, picture
 from PIL import Image as PILImage
 from second_user import make_other_user, make_shared_folder
 
@@ -44,12 +44,6 @@ def sticky_shared():
     yield from make_shared_folder(sticky=True)
 
 
-
-
-def one_line(stderr: str) -> str:
-    lines = [line for line in stderr.strip().splitlines() if "RANDOM weights" not in line]
-    assert len(lines) == 1 and "Traceback" not in stderr, stderr
-    return lines[0]
 
 
 def images(folder: Path) -> tuple[Path, Path]:

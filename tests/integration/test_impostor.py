@@ -10,13 +10,12 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from daemon_support import IMPASTO, picture
+from daemon_support import IMPASTO, free_port, one_line, picture
 from PIL import Image as PILImage
 
 from impasto_wire import Client, DaemonNotProven
@@ -57,18 +56,6 @@ while not stop.is_set():
     s.send_multipart([ident, msgpack.packb(dict(reply, v=2, id=i))])
 print(json.dumps(got), flush=True)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def one_line(stderr: str) -> str:
-    lines = [ln for ln in stderr.splitlines() if ln.strip()]
-    assert len(lines) == 1, stderr
-    return lines[0]
 
 
 @pytest.fixture

@@ -7,13 +7,12 @@ heartbeats, so a client that really reconnects gets its id back."""
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 
 import pytest
 import zmq
-from daemon_support import picture
+from daemon_support import free_port, picture
 from second_user import make_other_user
 
 from impasto_wire import protocol as P
@@ -48,12 +47,6 @@ print(json.dumps(got), flush=True)
 @pytest.fixture
 def other_user():
     yield from make_other_user()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def stylize_request(job_id: str, iterations: int = 150) -> list:

@@ -8,14 +8,13 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from daemon_support import SHARED_ARGS, TCP_RELAY, long_job, wait_until_optimising
+from daemon_support import SHARED_ARGS, TCP_RELAY, free_port, long_job, wait_until_optimising
 
 from impasto_wire import Client, JobCancelled
 
@@ -33,12 +32,6 @@ def args_with(**overrides: str) -> list[str]:
         else:
             args += [name, value]
     return args
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_line(proc: subprocess.Popen, timeout: float) -> dict:

@@ -7,26 +7,19 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-from daemon_support import long_job, small_job, wait_until_optimising
+from daemon_support import free_port, long_job, small_job, wait_until_optimising
 
 from impasto_wire import Client, JobCancelled
 from impasto_wire import protocol as P
 from impasto_wire.protocol import MessageType as M
 
 PEER = str(Path(__file__).with_name("peer_process.py"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

@@ -6,20 +6,13 @@ silence limit is shortened; nothing here measures time."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
-from daemon_support import TCP_RELAY, long_job, wait_until_optimising
+from daemon_support import TCP_RELAY, free_port, long_job, wait_until_optimising
 
 from impasto_wire import Client, DaemonUnavailable
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
