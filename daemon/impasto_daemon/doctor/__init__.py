@@ -22,7 +22,6 @@ from .result import FAIL, OK, WARN, Check
 __all__ = ["FAIL", "OK", "WARN", "Check", "DoctorOptions", "run_checks"]
 
 
-
 @dataclass
 class DoctorOptions:
     """What ``impasto doctor``'s options ask for (defaults: look everywhere, as a user would)."""
