@@ -25,7 +25,6 @@ from __future__ import annotations
 import inspect
 import os
 import signal
-import socket
 import subprocess
 import textwrap
 import time
@@ -34,6 +33,7 @@ from pathlib import Path
 
 import pytest
 from harness import REPO_ROOT, GimpResult, GimpRunner
+from ports import free_port
 
 from impasto_wire import Client, DaemonUnavailable
 
@@ -120,12 +120,6 @@ def pattern(w, h, seed=0, alpha=False):
             out += bytes(((x * 7 + seed * 31) % 256, (y * 11 + seed * 17) % 256,
                           ((x ^ y) * 5 + seed) % 256, a))
     return bytes(out)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class DaemonProcess:

@@ -18,12 +18,12 @@ from plugin_fixtures import (
     DAEMON_BIN,
     Client,
     DaemonUnavailable,
-    free_port,
     kill_plugin,
     pattern,
     start_daemon,
     trace_lines,
 )
+from ports import free_port
 
 W, H = 48, 40
 #: a job still running when the test acts: many iterations on a layer large enough that the

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -185,13 +184,6 @@ def env_without_endpoint(**extra: str) -> dict[str, str]:
     env["XDG_CONFIG_HOME"] = "/nonexistent/impasto-test-config"
     env.update(extra)
     return env
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that is free at the time of asking."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def one_line(stderr: str) -> str:

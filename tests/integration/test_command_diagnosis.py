@@ -16,8 +16,9 @@ import sys
 import pytest
 import zmq
 import zmq.auth
-from daemon_support import IMPASTO, free_port, one_line, picture
+from daemon_support import IMPASTO, one_line, picture
 from PIL import Image as PILImage
+from ports import free_port
 
 MUTE_ROUTER = r"""
 import sys, zmq

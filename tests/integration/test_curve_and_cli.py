@@ -11,8 +11,9 @@ import time
 
 import numpy as np
 import pytest
-from daemon_support import IMPASTO, free_port, picture, raw, small_job
+from daemon_support import IMPASTO, picture, raw, small_job
 from PIL import Image as PILImage
+from ports import free_port
 
 from impasto_daemon.cli import exit_codes, remote_cmds
 from impasto_wire import Client, DaemonUnavailable, Style

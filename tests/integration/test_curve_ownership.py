@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from daemon_support import free_port, long_job, wait_until_optimising
+from daemon_support import long_job, wait_until_optimising
+from ports import free_port
 
 from impasto_wire import Client, DaemonError, JobCancelled
 from impasto_wire import protocol as P

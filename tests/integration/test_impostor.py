@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from daemon_support import IMPASTO, free_port, one_line, picture
+from daemon_support import IMPASTO, one_line, picture
 from PIL import Image as PILImage
+from ports import free_port
 
 from impasto_wire import Client, DaemonNotProven
 

@@ -12,7 +12,8 @@ import sys
 
 import pytest
 import zmq
-from daemon_support import free_port, picture
+from daemon_support import picture
+from ports import free_port
 from second_user import make_other_user
 
 from impasto_wire import protocol as P

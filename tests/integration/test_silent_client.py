@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
-from daemon_support import SHARED_ARGS, TCP_RELAY, free_port, long_job, wait_until_optimising
+from daemon_support import SHARED_ARGS, TCP_RELAY, long_job, wait_until_optimising
+from ports import free_port
 
 from impasto_wire import Client, JobCancelled
 

@@ -10,7 +10,8 @@ import subprocess
 import sys
 
 import pytest
-from daemon_support import TCP_RELAY, free_port, long_job, wait_until_optimising
+from daemon_support import TCP_RELAY, long_job, wait_until_optimising
+from ports import free_port
 
 from impasto_wire import Client, DaemonUnavailable
 

@@ -10,16 +10,11 @@ import time
 
 import pytest
 import zmq
+from ports import free_port
 from zmq.auth.thread import ThreadAuthenticator
 
 from impasto_wire import Client, DaemonUnavailable
 from impasto_wire.curve import CurveClientKeys
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def unanswered(endpoint: str, **kwargs) -> str:

@@ -8,17 +8,12 @@ import socket
 
 import pytest
 import zmq
+from ports import free_port
 
 from impasto_daemon.doctor import result as R
 from impasto_daemon.doctor.daemon_check import check_daemon
 from impasto_wire import DaemonUnavailable
 from impasto_wire.launcher import probe
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture

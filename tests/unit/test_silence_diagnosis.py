@@ -6,23 +6,17 @@ an answer."""
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 
 import pytest
 import zmq
+from ports import free_port
 
 from impasto_wire import DaemonUnavailable
 from impasto_wire.connection_watch import ConnectionWatch, process_start
 
 SLEEPER = "import time; print('ready', flush=True); time.sleep(600)"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
