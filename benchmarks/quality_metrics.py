@@ -34,6 +34,17 @@ import math
 
 import numpy as np
 
+from impasto_daemon.engine.strength import photo_kept as kept_figures
+from impasto_daemon.engine.strength.photo_kept import (  # the pixel helpers, defined once
+    as_rgb,
+    edge_map,
+    gaussian_blur,  # noqa: F401  (the tests blur with the judge's own blur)
+    resample,
+    ycbcr,
+)
+from impasto_daemon.engine.strength.photo_kept import gaussian_kernels as _gaussian_kernels
+from impasto_daemon.engine.strength.photo_kept import separable as _separable
+
 SPECKLE_FLOOR = 1.0  # 0-255 levels: chroma residual RMS below this counts as "no speckle"
 EDGE_LINES = 4  # the steps between the outermost lines (pixels from the edge) ...
 INNER_FROM = 4  # ... against the median step from here to the middle
@@ -44,94 +55,14 @@ BLOTCH_DISTANCE = 48.0  # RGB distance (0-255) beyond which a colour is not in t
 BLOTCH_CHROMA = 16.0  # chroma magnitude (Cb, Cr in 0-255 levels) below which a colour is grey
 HIST_BINS = 8  # per channel, for the joint RGB histogram
 FILTER_SIGMAS = (1.0, 2.0, 4.0)  # Gaussian-derivative scales of the texture filter bank
-EDGE_SIGMA = 1.5  # blur before the Sobel edges of content_edges
-LAYOUT_CELLS = 32  # long side of the coarse grey picture layout_kept compares
-SSIM_SIGMA = 1.5  # Gaussian window of the structural similarity, in coarse cells
-STRONG_SHARE = 0.1  # the photo's strongest edges: this share of its pixels
-WEAK_SHARE = 0.5  # pixels whose photo edge is below this quantile give the chance level
-EDGE_KEPT = 0.5  # an edge is kept where the result's reaches this share of the strong ones
-EDGE_FLOOR = 1.0  # 0-255 levels a pixel: a photo whose strong edges are weaker has none
 
 # -- pixel helpers ---------------------------------------------------------------------------
-
-
-def as_rgb(pixels: np.ndarray) -> np.ndarray:
-    """float64 H x W x 3 in 0-255 from uint8 RGB, RGBA (alpha dropped) or grey."""
-    a = np.asarray(pixels)
-    if a.ndim == 2:
-        a = np.repeat(a[..., None], 3, axis=2)
-    if a.ndim != 3 or a.shape[2] not in (3, 4):
-        raise ValueError(f"expected an H x W x 3 picture, got shape {a.shape}")
-    return a[..., :3].astype(np.float64)
-
-
-def ycbcr(rgb: np.ndarray) -> np.ndarray:
-    """BT.601 full-range Y, Cb, Cr (Cb and Cr centred on 0), from float RGB in 0-255."""
-    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    y = 0.299 * r + 0.587 * g + 0.114 * b
-    cb = -0.168736 * r - 0.331264 * g + 0.5 * b
-    cr = 0.5 * r - 0.418688 * g - 0.081312 * b
-    return np.stack([y, cb, cr], axis=2)
-
-
-def _resample_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """Linear interpolation weights (n_out x n_in), widened by the factor when shrinking so
-    that downsampling averages (antialiased) instead of picking pixels."""
-    scale = n_in / n_out
-    support = max(scale, 1.0)
-    centres = (np.arange(n_out) + 0.5) * scale - 0.5
-    taps = np.arange(n_in)
-    w = np.clip(1 - np.abs(taps[None, :] - centres[:, None]) / support, 0, None)
-    return w / w.sum(axis=1, keepdims=True)
-
-
-def resample(img: np.ndarray, height: int, width: int) -> np.ndarray:
-    """Float picture (H x W or H x W x C) resampled to height x width, separably."""
-    if img.shape[:2] == (height, width):
-        return img
-    wy = _resample_matrix(height, img.shape[0])
-    wx = _resample_matrix(width, img.shape[1])
-    out = np.tensordot(wy, img, axes=(1, 0))
-    return np.moveaxis(np.tensordot(wx, out, axes=(1, 1)), 0, 1)
-
-
-def _convolve_axis(img: np.ndarray, kernel: np.ndarray, axis: int) -> np.ndarray:
-    """Same-size 1-D correlation along ``axis`` with reflected borders."""
-    r = len(kernel) // 2
-    pad = [(0, 0)] * img.ndim
-    pad[axis] = (r, r)
-    padded = np.pad(img, pad, mode="reflect" if img.shape[axis] > r else "edge")
-    n = img.shape[axis]
-    out = np.zeros_like(img, dtype=np.float64)
-    for i, k in enumerate(kernel):
-        out += k * np.take(padded, np.arange(i, i + n), axis=axis)
-    return out
-
-
-def _separable(img: np.ndarray, ky: np.ndarray, kx: np.ndarray) -> np.ndarray:
-    return _convolve_axis(_convolve_axis(img, ky, 0), kx, 1)
-
-
-def _gaussian_kernels(sigma: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Gaussian, its first and its second derivative, sampled over +-3 sigma."""
-    r = max(1, math.ceil(3 * sigma))
-    x = np.arange(-r, r + 1, dtype=np.float64)
-    g = np.exp(-0.5 * (x / sigma) ** 2)
-    g /= g.sum()
-    d1 = -x / sigma**2 * g
-    d2 = (x**2 / sigma**4 - 1 / sigma**2) * g
-    return g, d1, d2
 
 
 def box_blur(img: np.ndarray, radius: int) -> np.ndarray:
     """Mean over a (2r+1)^2 window, reflected borders."""
     k = np.full(2 * radius + 1, 1.0 / (2 * radius + 1))
     return _separable(img, k, k)
-
-
-def gaussian_blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    g, _, _ = _gaussian_kernels(sigma)
-    return _separable(img, g, g)
 
 
 def _style_at(style: np.ndarray, like: np.ndarray) -> np.ndarray:
@@ -314,13 +245,6 @@ def style_gain(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> fl
     return 1 - style_distance_of(result, style) / max(before, 1e-12)
 
 
-def edge_map(pixels: np.ndarray) -> np.ndarray:
-    """Sobel gradient magnitude of the luminance after a Gaussian blur of EDGE_SIGMA px."""
-    lum = gaussian_blur(ycbcr(as_rgb(pixels))[..., 0], EDGE_SIGMA)
-    smooth, diff = np.array([1.0, 2.0, 1.0]) / 4, np.array([-1.0, 0.0, 1.0]) / 2
-    return np.hypot(_separable(lum, smooth, diff), _separable(lum, diff, smooth))
-
-
 def content_edges(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
     """Pearson correlation of the result's and the content's ``edge_map``: 1 = the photo's
     outlines all kept in place, ~0 = none of them."""
@@ -329,58 +253,19 @@ def content_edges(result: np.ndarray, content: np.ndarray, style: np.ndarray) ->
     return float(a @ b / max(np.sqrt((a @ a) * (b @ b)), 1e-12))
 
 
-def coarse_grey(pixels: np.ndarray, cells: int = LAYOUT_CELLS) -> np.ndarray:
-    """Luminance shrunk (antialiased) to ``cells`` on the long side: the picture's layout."""
-    lum = ycbcr(as_rgb(pixels))[..., 0]
-    factor = min(1.0, cells / max(lum.shape))
-    return resample(lum, max(1, round(lum.shape[0] * factor)), max(1, round(lum.shape[1] * factor)))
-
-
-def ssim(a: np.ndarray, b: np.ndarray, sigma: float = SSIM_SIGMA) -> float:
-    """Mean structural similarity (Wang et al. 2004) of two grey pictures in 0-255, Gaussian
-    window of ``sigma`` pixels: 1 = the same, ~0 = unrelated."""
-    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
-    mu_a, mu_b = gaussian_blur(a, sigma), gaussian_blur(b, sigma)
-    var_a = gaussian_blur(a * a, sigma) - mu_a**2
-    var_b = gaussian_blur(b * b, sigma) - mu_b**2
-    cov = gaussian_blur(a * b, sigma) - mu_a * mu_b
-    index = ((2 * mu_a * mu_b + c1) * (2 * cov + c2)
-             / ((mu_a**2 + mu_b**2 + c1) * (var_a + var_b + c2)))
-    return float(index.mean())
-
-
 def layout_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
-    """``ssim`` of the result's and the photo's ``coarse_grey``: the photo's large light and
-    dark areas still where they were. Falls when the style's own layout (a disc, an empty
-    black field) replaces the photo's; a light glaze keeps it near 1."""
-    return ssim(coarse_grey(result), coarse_grey(content))
+    """The photo's large light and dark areas still where they were (strength/photo_kept.py)."""
+    return kept_figures.layout_kept(result, content)
 
 
 def strong_edges_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
-    """How much the photo's strongest edges still stand out in the result: on the photo's top
-    STRONG_SHARE of ``edge_map``, the share of pixels where the result's edge reaches
-    EDGE_KEPT of that edge threshold, less the same share on the pixels where the photo had
-    hardly an edge (below its WEAK_SHARE quantile), which is what a texture reaches anywhere.
-    1 = every strong edge kept on a calm picture, ~0 = no more there than elsewhere (the style
-    took over, or a blurred photo's edges are too weak). 1 for a photo without edges."""
-    photo, out = edge_map(content), edge_map(result)
-    threshold = float(np.quantile(photo, 1 - STRONG_SHARE))
-    if threshold < EDGE_FLOOR:
-        return 1.0
-    bar = EDGE_KEPT * threshold
-    weak = photo < np.quantile(photo, WEAK_SHARE)
-    chance = float(np.mean(out[weak] >= bar)) if weak.any() else 0.0
-    return float(np.mean(out[photo >= threshold] >= bar)) - chance
+    """The photo's strongest edges still standing out (strength/photo_kept.py)."""
+    return kept_figures.strong_edges_kept(result, content)
 
 
 def photo_kept(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> float:
-    """sqrt(layout_kept x strong_edges_kept), each floored at 0: near 0 when either the
-    photo's layout or its outlines are gone, whatever the other says."""
-    return _kept(layout_kept(result, content, style), strong_edges_kept(result, content, style))
-
-
-def _kept(layout: float, edges: float) -> float:
-    return math.sqrt(max(layout, 0.0) * max(edges, 0.0))
+    """Both of the above together, ~0 when either is gone (strength/photo_kept.py)."""
+    return kept_figures.photo_kept(result, content)
 
 
 DEFECTS = {"speckle": speckle, "border_frame": border_frame, "clipped": clipped,
@@ -405,5 +290,5 @@ def measure(result: np.ndarray, content: np.ndarray, style: np.ndarray) -> dict[
     figures["content_edges"] = content_edges(result, content, style)
     figures["layout_kept"] = layout_kept(result, content, style)
     figures["strong_edges_kept"] = strong_edges_kept(result, content, style)
-    figures["photo_kept"] = _kept(figures["layout_kept"], figures["strong_edges_kept"])
+    figures["photo_kept"] = kept_figures.kept(figures["layout_kept"], figures["strong_edges_kept"])
     return figures
