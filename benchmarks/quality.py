@@ -238,6 +238,7 @@ def run_pictures(engine: StyleEngine, reference: Reference, settings: StyleSetti
     for side, pixels, times, iters in (("reference", ref, ref_t, ref_calls),
                                        ("impasto", ours, ours_t, stats.iterations)):
         row[side] = {**qm.measure(pixels, content, style), **times, "iterations": iters}
+    row["impasto"].update(style_weight=stats.style_weight, weight_changes=stats.weight_changes)
     row["_pictures"] = (content, style, ref, ours)
     if strengths:
         curve = [_curve_point(settings.style_weight, row["impasto"])]
@@ -315,11 +316,12 @@ def print_table(title: str, columns: list[str], values: list[dict[str, float]],
 
 
 def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
-    """Rows = pairs; columns = content, style, reference, Impasto, each fit in CELL px, with
-    the pair above and the time and key figures under each result."""
+    """Rows = pairs; columns = content, style, reference, Impasto (or the row's ``_names``:
+    more Impasto runs, each with its figures under that name), each fit in CELL px, with the
+    pair above and the time and key figures under each result."""
     font = ImageFont.load_default()
     text_h, gap = 12, 4
-    names = ("content", "style", "reference", "impasto")
+    names = rows[0].get("_names", ("content", "style", "reference", "impasto"))
     thumbs = []
     for row in rows:
         cells = []
@@ -329,7 +331,9 @@ def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
             cells.append(thumb)
         thumbs.append(cells)
     heights = [text_h + max(t.height for t in cells) + 2 * text_h + gap for cells in thumbs]
-    sheet = Image.new("RGB", (4 * CELL + 5 * gap, sum(heights) + gap), (235, 235, 235))
+    columns = len(names)
+    sheet = Image.new("RGB", (columns * CELL + (columns + 1) * gap, sum(heights) + gap),
+                      (235, 235, 235))
     draw = ImageDraw.Draw(sheet)
     y = gap
     for row, cells, height in zip(rows, thumbs, heights):
@@ -339,7 +343,7 @@ def contact_sheet(rows: list[dict[str, Any]], path: Path) -> None:
             x = gap + j * (CELL + gap)
             sheet.paste(thumb, (x + (CELL - thumb.width) // 2, y + text_h))
             lines = [name]
-            if name in ("reference", "impasto"):
+            if name not in ("content", "style"):
                 f = row[name]
                 lines = [f"{name} {f['seconds']:.0f}s {f['iterations']:.0f} it",
                          f"st {f['style_gain']:.2f} ed {f['content_edges']:.2f} "

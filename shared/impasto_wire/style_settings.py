@@ -20,6 +20,7 @@ POOLINGS = ("avg", "max")
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise", "style")
 MAX_LEARNING_RATE = 1.0
+MAX_STRENGTH = 100.0
 MIN_PROCESS_SIZE = 32
 MAX_PROCESS_SIZE = 16_384
 
@@ -36,9 +37,12 @@ class StyleSettings:
     optimizer: str = "lbfgs"
     init: str = "content"
     content_weight: float = 1.0
-    #: losses are relative (losses.py), so a weight means the same on every picture; what each
-    #: weight looks like is measured in docs/MEASUREMENTS.md
-    style_weight: float = 10.0
+    #: 0 (a glaze) to 100 (the style takes the photo over): how much of the photo to keep, the
+    #: same on every picture; the engine chooses the style weight for each pair from it
+    strength: float = 50.0
+    #: a fixed style weight instead (strength is then not used); the same weight keeps much of
+    #: one photo and erases another (docs/QUALITY.md)
+    style_weight: float | None = None
     #: smoothing (total variation) per unit of style weight: speckle is the style's doing, so
     #: the smoothing keeps the same share at every strength and a glaze stays as sharp as the
     #: photo; 0 = none
@@ -81,8 +85,13 @@ class StyleSettings:
             raise ValueError(
                 f"iterations must be between 0 and {MAX_ITERATIONS}, got {self.iterations}"
             )
+        if not (math.isfinite(self.strength) and 0 <= self.strength <= MAX_STRENGTH):
+            raise ValueError(f"strength must be between 0 and {MAX_STRENGTH:g}, "
+                             f"got {self.strength}")
         for name in ("content_weight", "style_weight", "tv_weight"):
             value = getattr(self, name)
+            if value is None and name == "style_weight":
+                continue
             if not (math.isfinite(value) and value >= 0):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value}")
         if not (math.isfinite(self.learning_rate) and 0 < self.learning_rate <= MAX_LEARNING_RATE):

@@ -1,5 +1,5 @@
-"""The plug-in's GIMP-free helpers, run in the project's venv (no GIMP needed): the strength
-scale, the settings contract with the engine, progress text, the dialog's daemon line, and the
+"""The plug-in's GIMP-free helpers, run in the project's venv (no GIMP needed): the settings
+contract with the engine, progress text, the dialog's daemon line, and the
 daemon link against the real daemon."""
 
 from __future__ import annotations
@@ -17,14 +17,6 @@ from impasto_wire.progress import ProgressEvent  # noqa: E402
 from impasto_wire.protocol import Image, MessageType  # noqa: E402
 
 
-@pytest.mark.parametrize("strength, weight", [(0, 0.1), (25, 1.0), (50, 10.0), (60, 25.118864),
-                                              (75, 100.0), (100, 1000.0)])
-def test_strength_is_logarithmic_around_the_engine_default(strength, weight):
-    assert options.style_weight(strength) == pytest.approx(weight, rel=1e-5)
-    assert options.strength_for(weight) == pytest.approx(strength, abs=1e-3)
-    assert options.style_weight(options.STRENGTH_DEFAULT) == options.ENGINE_STYLE_WEIGHT
-
-
 def test_settings_are_what_the_engine_accepts():
     from impasto_wire.style_settings import StyleSettings
 
@@ -34,9 +26,10 @@ def test_settings_are_what_the_engine_accepts():
     s = StyleSettings.from_dict(opts.wire_settings())
     assert (s.model, s.pooling, s.size, s.iterations, s.preserve_colors, s.seed) == (
         "vgg16", "max", None, 7, True, 42)
-    assert s.style_weight == options.style_weight(85) == pytest.approx(251.19, rel=0.01)
+    # the strength goes to the engine as it is: the engine chooses the style weight for it
+    assert (s.strength, s.style_weight) == (85, None)
     ours = StyleSettings.from_dict(options.Options().wire_settings())
-    assert ours.style_weight == StyleSettings().style_weight  # strength 50 is the default
+    assert ours.strength == StyleSettings().strength  # the dialog starts at the default
     assert ours.iterations == StyleSettings().iterations  # same default as the engine
 
 

@@ -78,6 +78,27 @@ def test_help_explains_the_options():
         assert option in r.stdout
 
 
+def test_strength_is_the_default_control_and_a_style_weight_replaces_it():
+    from impasto_daemon.cli.main import build_parser
+    from impasto_daemon.cli.stylize_cmd import settings_from_args
+
+    def settings(*extra: str):
+        return settings_from_args(build_parser().parse_args(
+            ["stylize", "c.png", "s.png", "-o", "o.png", "--model", "vgg16", *extra]))
+
+    assert (settings().strength, settings().style_weight) == (50.0, None)
+    assert settings("--strength", "80").strength == 80.0
+    assert settings("--style-weight", "3").style_weight == 3.0  # fixed: no governor
+
+
+def test_the_closing_line_names_the_style_weight_the_strength_chose():
+    from impasto_daemon.cli.progress_bar import done_line
+
+    stats = dict(seconds=2.0, device="cpu", iterations=40, seed=0, model="vgg16",
+                 weights="RANDOM", style_weight=1.7)
+    assert "style weight 1.7," in done_line(stats)
+
+
 # --- hardening (issue 10): what a user does by mistake, told in one line, before any work ---
 
 

@@ -12,6 +12,7 @@ from impasto_daemon.engine.pixels import split_pixels
 from impasto_daemon.engine.vgg import CONTENT_LAYER, STYLE_LAYERS
 
 SETTINGS = StyleSettings(size=48, iterations=12, multiscale=False, optimizer="adam",
+                         style_weight=10.0,
                          learning_rate=0.03)
 
 

@@ -47,8 +47,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
                         "leads to another user's file) with the result; without it such a "
                         "link is refused, and it is never written through")
     q = p.add_argument_group("look")
-    q.add_argument("--style-weight", type=float, default=DEFAULTS.style_weight,
-                   help="how strongly the style is applied (default %(default)g)")
+    q.add_argument("--strength", type=float, default=DEFAULTS.strength,
+                   help="how much of the picture the style may take, 0 (a light glaze) to "
+                        "100 (a takeover); the same strength keeps about the same share of "
+                        "the picture whatever the style (default %(default)g)")
+    q.add_argument("--style-weight", type=float, default=None,
+                   help="a fixed style weight instead of --strength (the same weight keeps "
+                        "much of one picture and erases another)")
     q.add_argument("--content-weight", type=float, default=DEFAULTS.content_weight,
                    help="how much of the content's structure is kept (default %(default)g)")
     q.add_argument("--tv-weight", type=float, default=DEFAULTS.tv_weight,
@@ -126,7 +131,7 @@ def settings_from_args(args: argparse.Namespace) -> StyleSettings:
     return StyleSettings(
         model=args.model, pooling=args.pooling, size=args.size, iterations=args.iterations,
         optimizer=args.optimizer, init=args.init, content_weight=args.content_weight,
-        style_weight=args.style_weight, tv_weight=args.tv_weight,
+        strength=args.strength, style_weight=args.style_weight, tv_weight=args.tv_weight,
         learning_rate=args.learning_rate, style_blend=args.style_blend,
         style_scale=args.style_scale, preserve_colors=args.preserve_colors, seed=args.seed,
         multiscale=args.multiscale,

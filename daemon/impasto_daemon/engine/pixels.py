@@ -43,6 +43,12 @@ def to_rgba(rgb: torch.Tensor, alpha: np.ndarray | None) -> np.ndarray:
     return np.ascontiguousarray(np.dstack([out, a]))
 
 
+def as_picture(rgb: torch.Tensor) -> np.ndarray:
+    """One 3xHxW float image in [0, 1] as an HxWx3 float array in 0..255, as the pictures'
+    own measures (strength/photo_kept.py) take them, without rounding to uint8."""
+    return (rgb.detach().float().clamp(0, 1) * 255.0).permute(1, 2, 0).cpu().numpy()
+
+
 def resize(image: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """Area-averaging when shrinking (no aliasing), bicubic when growing."""
     h, w = image.shape[-2:]

@@ -20,6 +20,9 @@ class StyleStats:
     tiles: list[int] = field(default_factory=list)  # tiles used at each scale
     memory_budget_bytes: int = 0
     batch: int = 1  # layers optimised together with this one (this one included)
+    style_weight: float = 0.0  # the weight painted with at the end: the strength's, or given
+    #: (photo_kept read, new weight) at each move of the weight (strength/governor.py)
+    weight_changes: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def peak_bytes_per_megapixel(self) -> float:

@@ -54,10 +54,8 @@ def declare(procedure: Gimp.Procedure) -> None:
         _("The second style's share of the blend, in %"), 0.0, 100.0, 50.0, RW)
     p.add_double_argument(
         "strength", _("S_trength"),
-        _("How strongly the style is applied, 0-100 (logarithmic: {default:g} is the engine's "
-          "default style weight {weight:g}, each {decade:g} steps multiply it by ten)").format(
-            default=O.STRENGTH_DEFAULT, weight=O.ENGINE_STYLE_WEIGHT,
-            decade=O.STRENGTH_PER_DECADE),
+        _("How much of the picture the style may take: 0 is a light glaze, 100 lets the style "
+          "take over. A strength keeps about the same share of the picture whatever the style"),
         O.STRENGTH_MIN, O.STRENGTH_MAX, O.STRENGTH_DEFAULT, RW)
     p.add_int_argument(
         "size", _("Si_ze (long side, 0 = full layer)"),

@@ -2,14 +2,13 @@
 
 No GIMP here: ``arguments`` declares these as procedure arguments, and the wire's ``settings``
 map (keys = the engine's ``StyleSettings`` fields) is built from them in one place. The
-networks, poolings, size and iteration ranges and the defaults are the engine's own
-(``impasto_wire.style_settings``, ``impasto_wire.limits``); only their labels and the strength
-scale are the plug-in's.
+networks, poolings, strength, size and iteration ranges and the defaults are the engine's own
+(``impasto_wire.style_settings``, ``impasto_wire.limits``); only their labels are the
+plug-in's.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 # stdlib only: safe before the plug-in's dependencies are checked
@@ -37,12 +36,9 @@ STYLE_SOURCES = (
     ("layer", _("Layer"), _("Use the layer given as 'Style layer' (from any open image)")),
 )
 
-STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, 100.0, 50.0
-#: the engine's default style_weight, reached at STRENGTH_DEFAULT
-ENGINE_STYLE_WEIGHT = ENGINE.style_weight
-#: strength steps that multiply style_weight by ten, so 0-100 runs from a glaze to the style
-#: taking over in even steps (measured in docs/MEASUREMENTS.md)
-STRENGTH_PER_DECADE = 25.0
+#: how much of the photo the style may take, 0 (a glaze) to 100 (a takeover): the engine holds
+#: the same share of the photo on every picture by choosing the style weight itself
+STRENGTH_MIN, STRENGTH_MAX, STRENGTH_DEFAULT = 0.0, engine.MAX_STRENGTH, ENGINE.strength
 
 SIZE_MIN, SIZE_MAX = engine.MIN_PROCESS_SIZE, engine.MAX_PROCESS_SIZE  # 0 = the layer's own size
 SIZE_DEFAULT = ENGINE.size or 0
@@ -56,21 +52,6 @@ SEED_MAX = 2**31 - 1
 
 class OptionsError(ValueError):
     """An option is out of range; the message names it the way the dialog does."""
-
-
-def style_weight(strength: float) -> float:
-    """Map the 0–100 strength a person picks to the engine's ``style_weight``, logarithmically.
-
-    50 gives the engine's default 10; every 25 steps multiply or divide by ten, so 0 → 0.1
-    (a glaze), 25 → 1 (gentle), 75 → 100 (strong), 100 → 1000 (the style takes over).
-    """
-    return round(ENGINE_STYLE_WEIGHT * 10 ** ((strength - STRENGTH_DEFAULT) / STRENGTH_PER_DECADE),
-                 6)
-
-
-def strength_for(weight: float) -> float:
-    """The inverse of ``style_weight`` (for documentation and tests)."""
-    return STRENGTH_DEFAULT + STRENGTH_PER_DECADE * math.log10(weight / ENGINE_STYLE_WEIGHT)
 
 
 @dataclass(frozen=True)
@@ -117,7 +98,7 @@ class Options:
             "pooling": self.pooling,
             "size": int(self.size),
             "iterations": int(self.iterations),
-            "style_weight": style_weight(self.strength),
+            "strength": float(self.strength),
             "preserve_colors": bool(self.preserve_colors),
             "seed": int(self.seed),
         }

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 
 import numpy as np
 import torch
@@ -21,10 +22,12 @@ import torch
 from ...settings import StyleSettings
 from ..objective.tiled import TiledObjective
 from ..objective.whole import StyleObjective, content_features, style_grams
-from ..optimisation.loop import optimise
-from ..pixels import resize, split_pixels, to_rgba
+from ..optimisation.loop import Outcome, StepCallback, optimise
+from ..pixels import as_picture, resize, split_pixels, to_rgba
 from ..planning.plan import BatchPlan, ScalePlan
 from ..results import StyleStats
+from ..strength.governor import CHECK_STEPS, Governor
+from ..strength.photo_kept import Photo
 from ..target_cache import TargetCache, pixels_key
 from ..vgg import CONTENT_LAYER, STYLE_LAYERS, VGGFeatures
 from .color import preserve_colors
@@ -75,8 +78,17 @@ class StyleRun:
         self.sources = [split_pixels(c) for c in contents]
         self.styles = [(split_pixels(s).rgb, pixels_key(s)) for s in styles]
         self.steps = 0
+        #: holds the strength by moving the style weight; None when a weight was given
+        self.governor = None if settings.style_weight is not None else Governor(settings.strength)
         self.final_loss = 0.0
         self.started = time.monotonic()
+
+    @property
+    def current(self) -> StyleSettings:
+        """The settings, with the style weight the governor holds now when there is one."""
+        if self.governor is None:
+            return self.settings
+        return replace(self.settings, style_weight=self.governor.weight)
 
     # -- the job ---------------------------------------------------------------------------
 
@@ -94,12 +106,8 @@ class StyleRun:
             coarser = content
             content = torch.cat([resize(src.rgb, h, w) for src in self.sources])
             grams = self._blended_grams(scale)
-            if image is None:
-                start = initial_image(content, [rgb for rgb, _ in self.styles], self.blend,
-                                      self.settings)
-            else:
-                start = refined_start(image, coarser, content, self.settings)
-            image = self._optimise_scale(index, scale, content, grams, start)
+            image = self._optimise_scale(index, scale, content, grams,
+                                         partial(self._start, image, coarser, content))
         assert image is not None
         self.reporter.finishing()
         stats = self._stats(hits_before)
@@ -111,13 +119,68 @@ class StyleRun:
             results.append((to_rgba(out, src.alpha), stats))
         return results
 
+    def _start(self, coarser_image: torch.Tensor | None, coarser: torch.Tensor | None,
+               content: torch.Tensor) -> torch.Tensor:
+        """Where a scale starts at the current weights: from the content (the coarsest) or
+        from the coarser scale's result (execution/start.py)."""
+        if coarser_image is None or coarser is None:
+            return initial_image(content, [rgb for rgb, _ in self.styles], self.blend,
+                                 self.current)
+        return refined_start(coarser_image, coarser, content, self.current)
+
     def _optimise_scale(
         self, index: int, scale: ScalePlan, content: torch.Tensor,
-        grams: dict[str, torch.Tensor], start: torch.Tensor,
+        grams: dict[str, torch.Tensor], start: Callable[[], torch.Tensor],
     ) -> torch.Tensor:
-        """Optimise one scale from ``start``: in one piece on the device when it fits, else
-        on the CPU with the exact gradient gathered tile by tile."""
-        bench, s = self.bench, self.settings
+        """Optimise one scale from ``start()``, reporting its progress. With a strength, in
+        stretches: the governor reads the picture every few steps and may end a stretch to
+        move the style weight (strength/governor.py). A lighter weight starts the scale again
+        from ``start()`` at the new weight, a heavier one goes on from where it was; the
+        stretches share the scale's step cap."""
+        self.reporter.begin_scale(index)
+        governor = self.governor
+        photos = [] if governor is None else [Photo.of(as_picture(c)) for c in content]
+        done, image = 0, start()
+        if governor is not None:
+            governor.begin_scale(None if index == 1 else self._kept(image, photos))
+
+        def took_too_much(steps: int, image: torch.Tensor) -> bool:
+            return (governor is not None and steps > 0 and steps % CHECK_STEPS == 0
+                    and governor.took_too_much(self._kept(image, photos)))
+
+        while True:
+            offset = done
+            result, outcome = self._optimise(
+                scale, content, grams, image, self.current, scale.steps - done,
+                on_step=lambda n, parts, img, offset=offset: self.reporter.step(
+                    index, offset + n, parts, img),
+                until=None if governor is None else took_too_much)
+            done += outcome.steps
+            if math.isfinite(outcome.loss):
+                self.final_loss = outcome.loss
+            move = None if governor is None or done >= scale.steps else governor.retune(
+                self._kept(result, photos), settled=outcome.converged)
+            if move is None:
+                break
+            image = start() if move == "lighter" else result
+        self.steps += done
+        self.reporter.end_scale(index, done, outcome.converged, result)
+        return result
+
+    @staticmethod
+    def _kept(image: torch.Tensor, photos: Sequence[Photo]) -> float:
+        """How much of the photos the batch keeps, on average (strength/photo_kept.py)."""
+        return float(np.mean([p.kept_by(as_picture(i)) for i, p in zip(image, photos)]))
+
+    def _optimise(
+        self, scale: ScalePlan, content: torch.Tensor, grams: dict[str, torch.Tensor],
+        start: torch.Tensor, s: StyleSettings, steps: int, on_step: StepCallback | None = None,
+        until: Callable[[int, torch.Tensor], bool] | None = None,
+    ) -> tuple[torch.Tensor, Outcome]:
+        """Optimise at most ``steps`` steps at one scale from ``start`` with the weights of
+        ``s``: in one piece on the device when it fits, else on the CPU with the exact gradient
+        gathered tile by tile. The result is on the CPU."""
+        bench = self.bench
         if scale.tiled:
             objective = TiledObjective(
                 bench.net, content, grams, list(scale.tiles), s.content_weight, s.style_weight,
@@ -129,18 +192,12 @@ class StyleRun:
             objective = StyleObjective(bench.net, CONTENT_LAYER, target, grams,
                                        s.content_weight, s.style_weight, s.tv_weight)
             start = bench.to_device(start)
-        self.reporter.begin_scale(index)
         result, outcome = optimise(
-            start, objective, scale.steps, s.optimizer, s.learning_rate,
-            autocast=bench.autocast,
-            on_step=lambda done, parts, image: self.reporter.step(index, done, parts, image),
-            cancel=self.controls.cancel, history_size=scale.history, tolerance=s.tolerance,
+            start, objective, steps, s.optimizer, s.learning_rate, autocast=bench.autocast,
+            on_step=on_step, until=until, cancel=self.controls.cancel,
+            history_size=scale.history, tolerance=s.tolerance,
         )
-        self.steps += outcome.steps
-        if math.isfinite(outcome.loss):
-            self.final_loss = outcome.loss
-        self.reporter.end_scale(index, outcome.steps, outcome.converged, result)
-        return result.float().cpu()
+        return result.float().cpu(), outcome
 
     # -- pieces ----------------------------------------------------------------------------
 
@@ -170,4 +227,6 @@ class StyleRun:
             peak_memory_bytes=bench.peak_memory(), final_loss=self.final_loss,
             tiles=[len(sc.tiles) for sc in self.plan.scales],
             memory_budget_bytes=self.budget, batch=len(self.sources),
+            style_weight=self.current.style_weight or 0.0,
+            weight_changes=[] if self.governor is None else list(self.governor.history),
         )

@@ -22,6 +22,8 @@ from ..results import StyleCancelled, StyleDiverged
 
 # Called after every loss evaluation with (steps done at this scale, loss parts, current image).
 StepCallback = Callable[[int, LossParts, torch.Tensor], None]
+# Asked at the end of every step with (steps done, current image): True ends the run there.
+StopRule = Callable[[int, torch.Tensor], bool]
 
 EVALS_PER_STEP = 1.25  # L-BFGS: evaluations allowed per step on average (torch's own default)
 CONVERGENCE_WINDOW = 10  # steps over which the relative loss change is measured
@@ -48,21 +50,23 @@ def optimise(
     cancel: threading.Event | None = None,
     history_size: int = HISTORY,
     tolerance: float = 0.0,
+    until: StopRule | None = None,
 ) -> tuple[torch.Tensor, Outcome]:
     """Minimise the objective over a copy of ``image``; returns it and what it took.
 
     Cancel is checked before every loss evaluation, so a job stops within one iteration.
-    ``tolerance`` 0 runs every step.
+    ``tolerance`` 0 runs every step. ``until`` may end the run early, after any step (the
+    strength's governor does, to move the style weight).
     """
     image = image.detach().clone().requires_grad_(True)
     if steps <= 0:
         return image.detach(), Outcome(0, 0, False, math.nan)
     if optimizer == "lbfgs":
         return _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size,
-                      tolerance)
+                      tolerance, until)
     if optimizer == "adam":
         return _adam(image, objective, steps, learning_rate, autocast, on_step, cancel,
-                     tolerance)
+                     tolerance, until)
     raise ValueError(f"unknown optimizer {optimizer!r}")
 
 
@@ -134,7 +138,7 @@ class _Stop(Exception):
     """Raised inside the L-BFGS closure: the evaluation cap is spent or the scale converged."""
 
 
-def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tolerance):
+def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tolerance, until):
     track = _Track(cancel, tolerance)
     max_evals = math.ceil(steps * EVALS_PER_STEP) + 1
     # Negative tolerances stop torch from quitting on its own; the strong-Wolfe line search
@@ -152,7 +156,7 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
         step = state.get("n_iter", 0)  # the step this evaluation belongs to (0: the start)
         if step > current_step[0]:  # the previous step is finished
             current_step[0] = step
-            if track.end_step(track.best_loss):
+            if track.end_step(track.best_loss) or (until is not None and until(step - 1, image)):
                 raise _Stop
         if track.evaluations >= max_evals:
             raise _Stop
@@ -174,7 +178,8 @@ def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tol
     return result.clamp(0, 1), Outcome(done, track.evaluations, track.converged, track.best_loss)
 
 
-def _adam(image, objective, steps, learning_rate, autocast, on_step, cancel, tolerance):
+def _adam(image, objective, steps, learning_rate, autocast, on_step, cancel, tolerance,
+          until):
     """Adam with a cosine-decaying rate and an average of the last iterates as the result:
     the late, small steps average the pixel noise out instead of adding it."""
     track = _Track(cancel, tolerance)
@@ -205,6 +210,6 @@ def _adam(image, objective, steps, learning_rate, autocast, on_step, cancel, tol
         done = step
         if on_step is not None:
             on_step(step, parts, average)
-        if checked and track.end_step(loss):
+        if (checked and track.end_step(loss)) or (until is not None and until(step, average)):
             break
     return average.clamp(0, 1), Outcome(done, track.evaluations, track.converged, loss)
