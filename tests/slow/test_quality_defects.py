@@ -42,8 +42,7 @@ from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
 SIZE = 64
 ITERATIONS = 40
 #: the commit whose spread (``--spread``, docs/MEASUREMENTS.md) set LIMITS
-MEASURED_ON = "180c1f8"
-PHOTO_MEASURED_ON = "1ae2dde"
+MEASURED_ON = "6334dc0"
 DEFECTS = ("speckle", "border_frame", "clipped", "blotches")
 FLOORS = ("style_gain", "photo_kept")  # the style taken and the photo kept: at least these
 #: inputs perturbed by +-1 level with these seeds (0: the photo as it is)
@@ -62,20 +61,22 @@ def limits_from(runs: list[dict[str, float]]) -> dict[str, float]:
     return limits
 
 
-#: ``limits_from`` the spread on MEASURED_ON (fp32 and AMX bf16, one and two threads); the
-#: mosaic's frame keeps the AMD AVX512-BF16 machine's worse 1.291 (docs/MEASUREMENTS.md).
-#: photo_kept, dark_void and glowing_disc: ``--spread`` on PHOTO_MEASURED_ON (fp32 and bf16)
+#: ``limits_from`` the spread on MEASURED_ON (fp32 and AMX bf16, one thread), since the
+#: strength's governor holds the photo (docs/QUALITY.md). On the dark field the governor settles
+#: on one of two pictures depending on the last bit of the input: a dark cat (photo_kept
+#: 0.30-0.35, style_gain 0.20-0.25) or a darkened glaze (0.70, 0.06, with grey areas the blotch
+#: figure counts), so its style floor and blotch limit come from the glaze.
 LIMITS = {
-    "dark_void": {"speckle": 1.12, "border_frame": 1.79, "clipped": 0.056, "blotches": 0.026,
-                  "style_gain": 0.43, "photo_kept": 0.01},
-    "glowing_disc": {"speckle": 1.84, "border_frame": 2.05, "clipped": 0.026, "blotches": 0.043,
-                     "style_gain": 0.44, "photo_kept": 0.22},
-    "mosaic": {"speckle": 0.43, "border_frame": 1.68, "clipped": 0.049, "blotches": 0.026,
-               "style_gain": 0.29, "photo_kept": 0.36},
-    "star_field": {"speckle": 1.67, "border_frame": 1.57, "clipped": 0.071, "blotches": 0.026,
-                   "style_gain": 0.54, "photo_kept": 0.11},
-    "swirl": {"speckle": 0.24, "border_frame": 1.81, "clipped": 0.026, "blotches": 0.026,
-              "style_gain": 0.43, "photo_kept": 0.4},
+    "dark_void": {"speckle": 2.04, "border_frame": 2.23, "clipped": 0.05, "blotches": 0.293,
+                  "style_gain": 0.04, "photo_kept": 0.21},
+    "glowing_disc": {"speckle": 1.96, "border_frame": 1.37, "clipped": 0.026, "blotches": 0.031,
+                     "style_gain": 0.39, "photo_kept": 0.36},
+    "mosaic": {"speckle": 0.46, "border_frame": 1.36, "clipped": 0.049, "blotches": 0.026,
+               "style_gain": 0.26, "photo_kept": 0.41},
+    "star_field": {"speckle": 2.1, "border_frame": 2.1, "clipped": 0.07, "blotches": 0.027,
+                   "style_gain": 0.38, "photo_kept": 0.23},
+    "swirl": {"speckle": 0.26, "border_frame": 1.47, "clipped": 0.026, "blotches": 0.026,
+              "style_gain": 0.42, "photo_kept": 0.42},
 }
 
 
@@ -148,18 +149,22 @@ def test_default_pictures_keep_speckle_frames_clipping_and_blotches_down(
 
 
 #: photo_kept at which the cat's face is still recognisable at 64 px by eye (the swirl's 0.58
-#: is; the mosaic's 0.53 barely; the disc's 0.32, the star field's 0.17 and the dark field's
-#: 0.03 are not), and what a style that took over scores (quality_metrics' tests: < 0.15)
+#: is; the mosaic's 0.53 barely; before the governor the disc's 0.32, the star field's 0.17 and
+#: the dark field's 0.03 were not), and what a style that took over scores (quality_metrics'
+#: tests: < 0.15)
 RECOGNISABLE = 0.45
-TAKEN_OVER_TODAY = ("dark_void", "glowing_disc", "star_field")  # issue 23, items 3 and 4
+#: below RECOGNISABLE at strength 50 even with the governor (issue 23): the star field keeps
+#: 0.33-0.36 on every run; the dark field 0.30-0.35 or 0.70 (LIMITS), so its mark is not strict
+STILL_TAKEN = {"star_field": True, "dark_void": False}
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("style_name", [
     pytest.param(name, marks=pytest.mark.xfail(
-        strict=True, reason="issue 23: the default strength takes the photo over on this "
-                            "style; when it passes, raise LIMITS by --spread and drop this"))
-    if name in TAKEN_OVER_TODAY else name for name in sorted(LIMITS)])
+        strict=STILL_TAKEN[name], reason="issue 23: strength 50 still keeps less than a "
+                                         "recognisable cat under this style; when it passes, "
+                                         "re-measure LIMITS by --spread and drop this"))
+    if name in STILL_TAKEN else name for name in sorted(LIMITS)])
 def test_the_photo_stays_recognisable_under_every_style(real_engine, style_name: str) -> None:
     figures = default_figures(real_engine, style_name)
     assert figures["photo_kept"] >= RECOGNISABLE, (
