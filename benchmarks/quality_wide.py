@@ -8,7 +8,7 @@ scored by quality_metrics.py, photo_kept included: the figure a takeover fails.
     python benchmarks/quality_wide.py --half check --json benchmarks/results/wide_check.json
     python benchmarks/quality_wide.py --half tuning --iterations 150 --clock cpu
     python benchmarks/quality_wide.py --pairs portrait:glowing_disc --sheet /tmp/p.png
-    python benchmarks/quality_wide.py --half check --strengths 25,75 --sheet S   # 25/50/75
+    python benchmarks/strength_sheet.py --half check   # Impasto alone at strengths 25/50/75
     python benchmarks/quality_wide.py --list          # the pairs, their halves and sources
     python benchmarks/quality_wide.py --half check --json J --resume   # finish a cut run
 
@@ -31,10 +31,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import quality  # noqa: E402
-import quality_metrics as qm  # noqa: E402
 import quality_pictures as qp  # noqa: E402
 
-from impasto_daemon.engine import StyleEngine, StyleSettings  # noqa: E402
+from impasto_daemon.engine import StyleEngine  # noqa: E402
 
 KEPT = ("photo_kept", "content_edges")  # Impasto must keep at least the loop's, per pair
 #: the plain loop's style and content weights: those of the README's quality table; the
@@ -60,24 +59,6 @@ def select(half: str, names: str) -> list[tuple[str, str]]:
     return [p for p in wanted if p in pairs or half == "both"]
 
 
-def run_strengths(engine: StyleEngine, settings: StyleSettings, strengths: list[float],
-                  row: dict[str, Any], content: np.ndarray, style: np.ndarray) -> None:
-    """Impasto at other strengths too, each under "strength S" in ``row``, and the contact
-    sheet's columns in order of strength (the default's run is "impasto")."""
-    runs = {settings.strength: ("impasto", row["_pictures"][3])}
-    for strength in strengths:
-        varied = dataclasses.replace(settings, strength=strength)
-        (out, stats), times = quality.timed(lambda v=varied: engine.stylize(content, [style], v))
-        pixels = np.ascontiguousarray(out[..., :3])
-        name = f"strength {strength:g}"
-        row[name] = {**qm.measure(pixels, content, style), **times,
-                     "iterations": stats.iterations, "style_weight": stats.style_weight}
-        runs[strength] = (name, pixels)
-    ordered = [runs[s] for s in sorted(runs)]
-    row["_names"] = ("content", "style", "reference", *(n for n, _ in ordered))
-    row["_pictures"] = (*row["_pictures"][:3], *(p for _, p in ordered))
-
-
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Means, and per pair how often Impasto keeps at least the loop's photo and edges and
     takes more style; the worst ratios; the spread of photo_kept across pairs."""
@@ -95,11 +76,6 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
                                   for r in done)
     for side in ("reference", "impasto"):
         out[f"photo_kept_spread_{side}"] = float(np.std([r[side]["photo_kept"] for r in done]))
-    for name in sorted({k for r in done for k in r if k.startswith("strength ")}):
-        runs = [r[name] for r in done if name in r]
-        out[name] = {f: float(np.mean([x[f] for x in runs]))
-                     for f in ("photo_kept", "style_gain", "content_edges")}
-        out[name]["photo_kept_spread"] = float(np.std([x["photo_kept"] for x in runs]))
     return out
 
 
@@ -120,11 +96,6 @@ def print_summary(half: str, rows: list[dict[str, Any]]) -> None:
     print(f"  Impasto's style_gain above the loop's: {s['style_above_loop']} of {s['pairs']}")
     print(f"  photo_kept spread across pairs (std): loop "
           f"{s['photo_kept_spread_reference']:.3f}, Impasto {s['photo_kept_spread_impasto']:.3f}")
-    for name in (k for k in s if k.startswith("strength ")):
-        f = s[name]
-        print(f"  Impasto at {name}: photo_kept {f['photo_kept']:.3f} (spread "
-              f"{f['photo_kept_spread']:.3f}), style_gain {f['style_gain']:.3f}, "
-              f"content_edges {f['content_edges']:.3f}")
 
 
 def write_json(path: Path, about: dict[str, Any], rows: list[dict[str, Any]]) -> None:
@@ -179,8 +150,6 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="keep the pairs --json already has (same settings) and run the rest")
     parser.add_argument("--sheet", type=Path, help="write the contact sheet PNG here")
-    parser.add_argument("--strengths", type=lambda t: [float(v) for v in t.split(",")],
-                        default=[], help="also run Impasto at these strengths, e.g. 25,75")
     parser.add_argument("--label", default="")
     parser.add_argument("--list", action="store_true", help="print the pairs and sources")
     args = parser.parse_args(argv)
@@ -223,8 +192,6 @@ def main(argv: list[str] | None = None) -> None:
                 engine.stylize(content, [style_pixels],
                                dataclasses.replace(settings, size=64, iterations=2))
             row |= quality.run_pictures(engine, reference, settings, content, style_pixels)
-            if args.strengths:
-                run_strengths(engine, settings, args.strengths, row, content, style_pixels)
             rows.append(row)
             quality.print_table(f"{photo} x {style} ({row['half']}) {row['size'][1]}x"
                                 f"{row['size'][0]}", ["reference", "impasto"],
