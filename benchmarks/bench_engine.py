@@ -52,7 +52,8 @@ def main() -> None:
     parser.add_argument("--default-run", action="store_true",
                         help="time the default 512 px job: this engine, the previous one, the "
                              "tutorial loop")
-    parser.add_argument("--previous", default=PREVIOUS_ENGINE, help="git revision to compare")
+    parser.add_argument("--previous", default=PREVIOUS_ENGINE,
+                        help="git revision to compare, or none")
     parser.add_argument("--out", type=Path, default=Path("bench_default"),
                         help="folder for the three pictures of --default-run")
     args = parser.parse_args()
@@ -116,11 +117,14 @@ def default_run(args: argparse.Namespace) -> None:
     out, stats = engine.stylize(content, [style], settings)
     ours = time.perf_counter() - start
     Image.fromarray(out[:, :, :3]).save(args.out / "impasto.png")
-    print(f"  impasto now      {ours:7.1f} s  ({stats.iterations} steps over {stats.sizes})")
-    prev = run_previous(args.previous, big_content, style_path, 512, args.weights, args.model,
-                        args.out / "previous.png")
-    print(f"  impasto {args.previous:<8} {prev['seconds']:7.1f} s  ({prev['iterations']} "
-          f"evaluations over {prev['sizes']})")
+    print(f"  impasto now      {ours:7.1f} s  ({stats.iterations} steps over {stats.sizes}, "
+          f"style weight {stats.style_weight:.3g})")
+    prev = None
+    if args.previous != "none":
+        prev = run_previous(args.previous, big_content, style_path, 512, args.weights,
+                            args.model, args.out / "previous.png")
+        print(f"  impasto {args.previous:<8} {prev['seconds']:7.1f} s  ({prev['iterations']} "
+              f"evaluations over {prev['sizes']})")
     features = tutorial_features(args.model, engine.features_state(args.model), engine.device)
     c = to_tensor(content, engine.device)
     s = to_tensor(np.asarray(Image.fromarray(style).resize(content.shape[1::-1])), engine.device)
@@ -128,8 +132,9 @@ def default_run(args: argparse.Namespace) -> None:
     Image.fromarray((image[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)).save(
         args.out / "tutorial.png")
     print(f"  tutorial loop    {seconds:7.1f} s  ({calls} closure calls at 512 px)")
-    print(f"ratio: {prev['seconds'] / ours:.2f}x faster than the previous engine, "
-          f"{seconds / ours:.2f}x faster than the tutorial loop")
+    if prev is not None:
+        print(f"ratio: {prev['seconds'] / ours:.2f}x faster than the previous engine")
+    print(f"ratio: {seconds / ours:.2f}x faster than the tutorial loop")
 
 
 if __name__ == "__main__":

@@ -57,15 +57,26 @@ def test_inside_the_band_nothing_moves():
 
 
 def test_a_scale_makes_at_most_max_changes_and_the_weight_stays_in_range():
-    gov = g.Governor(25)
+    gov = g.Governor(50)
     for _ in range(g.MAX_CHANGES + 2):
-        gov.retune(0.99, settled=True)  # keeps everything: ever heavier
+        gov.retune(gov.target - 0.1, settled=False)  # a little too much taken, every time
     assert len(gov.history) == g.MAX_CHANGES
     for _ in range(20):
         gov.begin_scale()
-        gov.retune(0.99, settled=True)
-    assert gov.weight == g.WEIGHT_RANGE[1]
-    assert not gov.retune(0.99, settled=True)  # at the top of the range: no further
+        gov.retune(0.0, settled=False)
+    assert gov.weight == g.WEIGHT_RANGE[0]
+    assert not gov.retune(0.0, settled=False)  # at the bottom of the range: no further
+
+
+def test_the_weight_rises_at_most_a_decade_above_where_it_started():
+    """Past it the style takes no more and only erases the photo (camera x autumn: weight 200
+    kept photo_kept 0.53 with the cameraman gone by eye)."""
+    gov = g.Governor(50)
+    for _ in range(20):
+        gov.begin_scale()
+        gov.retune(1.0, settled=True)  # keeps everything: ever heavier
+    assert gov.weight == pytest.approx(g.FIRST_WEIGHT * g.MAX_RISE) == gov.ceiling
+    assert not gov.retune(1.0, settled=True)
 
 
 def test_a_finer_scale_only_guards_against_losing_more_than_its_start_kept():

@@ -29,6 +29,10 @@ BAND = 0.06
 FIRST_WEIGHT = 2.0
 STRENGTH_PER_DECADE = 50.0
 WEIGHT_RANGE = (0.02, 200.0)
+#: the most the weight may rise above where it started: past it the style takes no more (its
+#: statistics are matched) and only erases the photo, which photo_kept does not always see (a
+#: painting whose dark masses fall where the photo's were still scores 0.5)
+MAX_RISE = 10.0
 #: photo_kept's typical fall per doubling of the weight (docs/QUALITY.md), and the furthest one
 #: change moves the weight
 TYPICAL_FALL = 0.12
@@ -98,15 +102,20 @@ class Governor:
         if self.last is not None and self.last[0] != move:  # turning back: halve the step
             doublings = min(doublings, self.last[1] / 2)
         self.last = (move, doublings)
-        self.weight = _clamp(self.weight * 2 ** (-doublings if move == "lighter" else doublings))
+        self.weight = _clamp(self.weight * 2 ** (-doublings if move == "lighter" else doublings),
+                             self.ceiling)
         self.changes += 1
         self.history.append((kept, self.weight))
         return move
 
     def _may_change(self, lighter: bool) -> bool:
-        limit = WEIGHT_RANGE[0 if lighter else 1]
+        limit = WEIGHT_RANGE[0] if lighter else self.ceiling
         return self.changes < MAX_CHANGES and not math.isclose(self.weight, limit)
 
+    @property
+    def ceiling(self) -> float:
+        return _clamp(first_weight(self.strength) * MAX_RISE)
 
-def _clamp(weight: float) -> float:
-    return min(max(weight, WEIGHT_RANGE[0]), WEIGHT_RANGE[1])
+
+def _clamp(weight: float, ceiling: float = WEIGHT_RANGE[1]) -> float:
+    return min(max(weight, WEIGHT_RANGE[0]), ceiling)
