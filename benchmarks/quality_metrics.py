@@ -4,7 +4,9 @@ Every figure is a function ``f(result, content, style) -> float`` of uint8 RGB a
 RGBA is accepted and its alpha dropped; a grey H x W array is promoted to RGB). ``result`` and
 ``content`` have the same size; ``style`` may have any size and is resampled to the result's size
 where a figure compares pixels with it. numpy only (no torch), so unit tests and the harness can
-import it and the loss being optimised can never be the judge.
+import it and the loss being optimised can never be the judge. photo_kept and its pixel helpers
+live in the engine (``impasto_daemon.engine.strength.photo_kept``), whose strength governor
+reads the same figure while painting; the judge's other figures stay the engine's unknowns.
 
 Defects (lower is better; each is ~1 or ~0 for a clean picture, as said per figure):
 

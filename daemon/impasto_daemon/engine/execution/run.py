@@ -22,7 +22,7 @@ import torch
 from ...settings import StyleSettings
 from ..objective.tiled import TiledObjective
 from ..objective.whole import StyleObjective, content_features, style_grams
-from ..optimisation.loop import Outcome, StepCallback, optimise
+from ..optimisation.loop import Outcome, StepCallback, StopRule, optimise
 from ..pixels import as_picture, resize, split_pixels, to_rgba
 from ..planning.plan import BatchPlan, ScalePlan
 from ..results import StyleStats
@@ -175,7 +175,7 @@ class StyleRun:
     def _optimise(
         self, scale: ScalePlan, content: torch.Tensor, grams: dict[str, torch.Tensor],
         start: torch.Tensor, s: StyleSettings, steps: int, on_step: StepCallback | None = None,
-        until: Callable[[int, torch.Tensor], bool] | None = None,
+        until: StopRule | None = None,
     ) -> tuple[torch.Tensor, Outcome]:
         """Optimise at most ``steps`` steps at one scale from ``start`` with the weights of
         ``s``: in one piece on the device when it fits, else on the CPU with the exact gradient
