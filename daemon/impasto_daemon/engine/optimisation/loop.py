@@ -135,7 +135,8 @@ def steps_to_converge(losses: Sequence[float], tolerance: float) -> float | None
 
 
 class _Stop(Exception):
-    """Raised inside the L-BFGS closure: the evaluation cap is spent or the scale converged."""
+    """Raised inside the L-BFGS closure: the evaluation cap is spent, the scale converged or
+    the stop rule (``until``) ended it."""
 
 
 def _lbfgs(image, objective, steps, autocast, on_step, cancel, history_size, tolerance, until):
