@@ -67,7 +67,7 @@ class Governor:
         self.target = kept_target(self.strength)
         self.weight = self.weight or first_weight(self.strength)
         self.last: tuple[Move, float] | None = None  # the last move and its size, in doublings
-        self.floor = self.target - BAND  # below this the weight is lowered (begin_scale)
+        self.begin_scale()  # sets the floor below which the weight is lowered
 
     def begin_scale(self, start_kept: float | None = None) -> None:
         """A scale begins: from the content (the coarsest, ``start_kept`` None) or from a
