@@ -1,7 +1,8 @@
 """How much of the photo a picture still holds, judged without any network: its coarse
-layout and its strongest outlines. The strength control (calibrate.py) reads it on short
-trials to choose a style weight per pair, and the quality harness (benchmarks/quality_metrics.py)
-reports it on finished pictures, so both mean the same by "the photo survives".
+layout and its strongest outlines. The strength governor (governor.py, driven by
+execution/run.py) reads it while a picture is painted to move the style weight, and the quality
+harness (benchmarks/quality_metrics.py) reports it on finished pictures, so both mean the same
+by "the photo survives".
 
 Pictures are uint8-range RGB arrays (H x W x 3; RGBA is accepted and its alpha dropped; a grey
 H x W array is promoted to RGB); numpy only.
