@@ -454,12 +454,18 @@ def main(argv: list[str] | None = None) -> None:
 def write_report(args: argparse.Namespace, rows: list[dict[str, Any]],
                  about: dict[str, Any]) -> None:
     """The run's settings, every pair's figures and the means, as JSON at ``args.json``."""
-    report = {"label": args.label, "size": args.size, "threads": torch.get_num_threads(),
-              "torch": torch.__version__, **about, "clock": args.clock,
-              "load_average": os.getloadavg(),
-              "pairs": [{k: v for k, v in r.items() if k != "_pictures"} for r in rows],
-              "means": means(rows)}
-    args.json.write_text(json.dumps(report, indent=1, default=_json_default))
+    write_json(args.json, {"label": args.label, "size": args.size,
+                           "threads": torch.get_num_threads(), "torch": torch.__version__,
+                           **about, "clock": args.clock, "load_average": os.getloadavg(),
+                           "means": means(rows)}, rows)
+
+
+def write_json(path: Path, report: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    """``report`` and every pair's figures as JSON at ``path``; a row's ``_`` keys (its
+    pictures, its sheet columns) stay out."""
+    pairs = [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**report, "pairs": pairs}, indent=1, default=_json_default))
 
 
 def _json_default(value: Any) -> Any:

@@ -101,10 +101,7 @@ def print_summary(half: str, rows: list[dict[str, Any]]) -> None:
 def write_json(path: Path, about: dict[str, Any], rows: list[dict[str, Any]]) -> None:
     halves = {h: summary([r for r in rows if r["half"] == h]) for h in qp.HALVES
               if any(r["half"] == h for r in rows)}
-    report = {**about, "load_average": os.getloadavg(), "halves": halves,
-              "pairs": [{k: v for k, v in r.items() if not k.startswith("_")} for r in rows]}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=1, default=quality._json_default))
+    quality.write_json(path, {**about, "load_average": os.getloadavg(), "halves": halves}, rows)
 
 
 def resumed(path: Path, about: dict[str, Any]) -> list[dict[str, Any]]:

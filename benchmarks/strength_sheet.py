@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -66,11 +65,9 @@ def main(argv: list[str] | None = None) -> None:
         row["_pictures"] = tuple(pictures)
         rows.append(row)
         if args.json:
-            report = {"size": args.size, "iterations": args.iterations,
-                      "engine": quality.engine_source(), "summary": summary(rows, names),
-                      "pairs": [{k: v for k, v in r.items() if not k.startswith("_")}
-                                for r in rows]}
-            args.json.write_text(json.dumps(report, indent=1, default=quality._json_default))
+            quality.write_json(args.json, {"size": args.size, "iterations": args.iterations,
+                                           "engine": quality.engine_source(),
+                                           "summary": summary(rows, names)}, rows)
         if args.sheet:
             quality.contact_sheet(rows, args.sheet)
     for name, figures in summary(rows, names).items():
