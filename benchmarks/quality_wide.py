@@ -59,6 +59,16 @@ def select(half: str, names: str) -> list[tuple[str, str]]:
     return [p for p in wanted if p in pairs or half == "both"]
 
 
+def plain_loop(engine: StyleEngine, clock: str = "cpu", style_weight: float = REF_WEIGHTS[0],
+               content_weight: float = REF_WEIGHTS[1]) -> quality.Reference:
+    """The plain loop on the engine's own VGG16, given equal ``clock`` ("wall" or "cpu")
+    seconds."""
+    features = quality.tutorial_features("vgg16", engine.features_state("vgg16"),
+                                         torch.device("cpu"))
+    return quality.Reference(features, "seconds" if clock == "wall" else "cpu_seconds",
+                             style_weight, content_weight)
+
+
 def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Means, and per pair how often Impasto keeps at least the loop's photo and edges and
     takes more style; the worst ratios; the spread of photo_kept across pairs."""
@@ -164,10 +174,7 @@ def main(argv: list[str] | None = None) -> None:
     info = engine.weights_info["vgg16"]
     if info.is_random:
         raise SystemExit("the quality harness needs real ImageNet weights, not random ones")
-    reference = quality.Reference(
-        quality.tutorial_features("vgg16", engine.features_state("vgg16"), torch.device("cpu")),
-        "seconds" if args.clock == "wall" else "cpu_seconds",
-        args.ref_style_weight, args.ref_content_weight)
+    reference = plain_loop(engine, args.clock, args.ref_style_weight, args.ref_content_weight)
     about = {"label": args.label, "half": args.half, "size": args.size,
              "threads": torch.get_num_threads(), "torch": torch.__version__,
              "engine": quality.engine_source(), "weights": info.label, "clock": args.clock,
