@@ -1,5 +1,5 @@
-"""What the strength does on the wide harness's pairs: Impasto alone at several strengths, the
-figures of each (quality_metrics.py) and a contact sheet (photo, style, one column a strength).
+"""What the strength does on the wide harness's pairs: Impasto at several strengths, the
+figures of each (quality_metrics.py) and a contact sheet (photo, style, a column a strength).
 
 quality_wide.py judges the default against the plain loop; this shows the control itself, and
 how much each strength's photo_kept varies across pairs (what the governor holds). With
