@@ -33,6 +33,11 @@ from impasto_daemon.engine import StyleEngine  # noqa: E402
 LOOP = "plain loop"  # the column and the figures' key of the plain loop (--loop-at)
 
 
+def column(strength: float) -> str:
+    """A strength's column and the key of its figures."""
+    return f"strength {strength:g}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--half", choices=(*qp.HALVES, "both"), default="check")
@@ -51,11 +56,12 @@ def main(argv: list[str] | None = None) -> None:
     settings = quality.parse_settings([], {"model": "vgg16", "size": args.size,
                                            "iterations": args.iterations})
     engine = StyleEngine(device="cpu", weights=str(quality.anchor_weights()), models=("vgg16",))
-    names = [f"strength {s:g}" for s in args.strengths]
+    names = [column(s) for s in args.strengths]
     if args.loop_at is not None and args.loop_at not in args.strengths:
         parser.error("--loop-at must be one of the --strengths")
     loop = None if args.loop_at is None else quality_wide.plain_loop(engine, "cpu")
-    columns = ("content", "style", *(() if loop is None else (LOOP,)), *names)
+    judged = (*(() if loop is None else (LOOP,)), *names)  # the columns with figures
+    columns = ("content", "style", *judged)
     rows: list[dict[str, Any]] = []
     for photo, style in quality_wide.select(args.half, args.pairs):
         content, style_pixels = quality_wide.pictures(photo, style, args.size)
@@ -73,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
                   f"style_gain {row[name]['style_gain']:.3f} weight {stats.style_weight:.3g}",
                   flush=True)
         if loop is not None:
-            budget = row[f"strength {args.loop_at:g}"]["cpu_seconds"]
+            budget = row[column(args.loop_at)]["cpu_seconds"]
             pixels, times, calls = loop.run(content, style_pixels, budget)
             row[LOOP] = {**qm.measure(pixels, content, style_pixels), **times,
                          "iterations": calls}
@@ -86,10 +92,10 @@ def main(argv: list[str] | None = None) -> None:
             quality.write_json(args.json, {"size": args.size, "iterations": args.iterations,
                                            "engine": quality.engine_source(),
                                            "loop_at": args.loop_at,
-                                           "summary": summary(rows, columns[2:])}, rows)
+                                           "summary": summary(rows, judged)}, rows)
         if args.sheet:
             quality.contact_sheet(rows, args.sheet)
-    for name, figures in summary(rows, columns[2:]).items():
+    for name, figures in summary(rows, judged).items():
         print(f"{name}: photo_kept {figures['photo_kept']:.3f} (spread "
               f"{figures['photo_kept_spread']:.3f}), style_gain {figures['style_gain']:.3f}")
 
