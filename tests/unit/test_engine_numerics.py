@@ -57,3 +57,33 @@ def test_channels_last_gives_the_same_features(net):
     for layer in STYLE_LAYERS:
         torch.testing.assert_close(last[layer].contiguous(), standard[layer],
                                    rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("bf16", ["0", "1"])
+def test_the_engine_keeps_channels_last_weights_only_where_it_computes_in_bf16(monkeypatch, bf16):
+    from impasto_daemon.engine import StyleEngine
+
+    monkeypatch.setenv(ENV_CPU_BF16, bf16)
+    net = StyleEngine(device="cpu", weights="random", models=("vgg16",)).network("vgg16", "avg")
+    conv = next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) is (bf16 == "1")
+    assert conv.weight.is_contiguous() is (bf16 == "0")
+
+
+def test_channels_last_weights_give_the_same_loss_and_gradient_under_bf16(net):
+    """The layout only changes how the kernels walk memory (faster for bf16 on the CPU)."""
+    content, style = smooth(4), smooth(5, 40, 40)
+    image = (content + 0.05 * torch.rand_like(content)).clamp(0, 1)
+    results = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        net.to(memory_format=layout)
+        objective = StyleObjective(
+            net, CONTENT_LAYER, content_features(net, content, CONTENT_LAYER, True),
+            style_grams(net, style, STYLE_LAYERS, True), 1.0, 2.0, 0.0)
+        x = image.clone().requires_grad_(True)
+        parts = objective.backward(x, True)
+        results.append((float(parts.total.detach()), x.grad.flatten()))
+    net.to(memory_format=torch.contiguous_format)
+    (standard, g_standard), (last, g_last) = results
+    assert abs(last - standard) <= 1e-3 * standard
+    assert F.cosine_similarity(g_standard, g_last, dim=0) > 0.999
