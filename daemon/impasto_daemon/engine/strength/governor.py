@@ -21,8 +21,9 @@ from typing import Literal
 
 Move = Literal["lighter", "heavier"]
 
-#: photo_kept asked at strength 0 (a glaze) and at strength 100 (a takeover); linear between
-KEEP_AT_0, KEEP_AT_100 = 0.8, 0.0
+#: photo_kept asked at strength 0 (a glaze) and at strength 100 (a takeover, the layout barely
+#: there); linear between, so strength 50 asks for a little under half of the photo
+KEEP_AT_0, KEEP_AT_100 = 0.8, 0.1
 #: the picture may keep this much more or less of the photo than asked before the weight moves
 BAND = 0.06
 #: the weight painting starts with at strength 50; it moves a decade per STRENGTH_PER_DECADE
