@@ -64,15 +64,22 @@ def test_channels_last_gives_the_same_features(net):
                                    rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("bf16", ["0", "1"])
-def test_the_engine_keeps_channels_last_weights_only_where_it_computes_in_bf16(monkeypatch, bf16):
+@pytest.mark.parametrize(("bf16", "amx", "channels_last"), [
+    ("0", True, False), ("1", True, True), ("1", False, False)])
+def test_the_engine_keeps_channels_last_weights_only_for_bf16_on_amx(
+    monkeypatch, bf16, amx, channels_last
+):
+    """AMX's bf16 kernels walk channels-last weights faster; AVX512-BF16's without AMX, and
+    fp32's, the standard layout."""
     from impasto_daemon.engine import StyleEngine
+    from impasto_daemon.engine.planning import numerics
 
     monkeypatch.setenv(ENV_CPU_BF16, bf16)
+    monkeypatch.setattr(numerics, "cpu_has_amx", lambda: amx)
     net = StyleEngine(device="cpu", weights="random", models=("vgg16",)).network("vgg16", "avg")
     conv = next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
-    assert conv.weight.is_contiguous(memory_format=torch.channels_last) is (bf16 == "1")
-    assert conv.weight.is_contiguous() is (bf16 == "0")
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last) is channels_last
+    assert conv.weight.is_contiguous() is not channels_last
 
 
 def test_channels_last_weights_give_the_same_loss_and_gradient_under_bf16(net):

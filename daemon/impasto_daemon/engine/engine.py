@@ -15,7 +15,7 @@ from .execution.peak_memory import HostPeak
 from .execution.reporter import Reporter
 from .execution.run import StyleRun, Workbench
 from .planning.memory_model import default_budget
-from .planning.numerics import use_autocast
+from .planning.numerics import channels_last_weights
 from .planning.plan import MAX_BATCH, JobPlan, plan_job
 from .results import OutOfMemory, StyleStats
 from .target_cache import TargetCache
@@ -82,7 +82,7 @@ class StyleEngine:
                 )
             net = VGGFeatures(model, self._state[model], (CONTENT_LAYER, *STYLE_LAYERS), pooling)
             net = net.to(self.device)
-            if use_autocast(self.device):  # bf16 kernels are faster on channels-last weights
+            if channels_last_weights(self.device):
                 net = net.to(memory_format=torch.channels_last)
             self._nets[key] = net
         return self._nets[key]

@@ -3,9 +3,10 @@
 VGG's convolutions are nearly all of the time. Under bf16 autocast they run about twice as fast
 on a CUDA GPU and on CPUs with native bf16 (AVX512-BF16 or AMX; docs/MEASUREMENTS.md). The Gram
 matrices and the losses are always accumulated in fp32 (objective/losses.py), so the objective
-keeps its precision. Wherever the network runs in bf16 its weights are kept channels-last
-(engine.py): the bf16 kernels of both the GPU and oneDNN walk that layout faster and, on the CPU,
-give the same picture to the bit; fp32 on the CPU is faster in the standard layout.
+keeps its precision. Where its bf16 kernels walk that layout faster the network's weights are
+kept channels-last (engine.py): on the GPU and on CPUs with AMX, where it also gives the same
+picture to the bit. oneDNN's AVX512-BF16 kernels without AMX, and fp32 on any CPU, are faster in
+the standard layout (docs/MEASUREMENTS.md).
 """
 
 from __future__ import annotations
@@ -20,15 +21,19 @@ ENV_CPU_BF16 = "IMPASTO_CPU_BF16"
 
 def cpu_has_native_bf16() -> bool:
     """True on CPUs whose vector units compute in bf16 (emulated bf16 would be slower)."""
-    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
-    for name in probes:
-        probe = getattr(torch.cpu, name, None)
-        try:
-            if probe is not None and probe():
-                return True
-        except RuntimeError:  # pragma: no cover - a build without the probe's backend
-            continue
-    return False
+    return _cpu_has("_is_avx512_bf16_supported") or cpu_has_amx()
+
+
+def cpu_has_amx() -> bool:
+    return _cpu_has("_is_amx_tile_supported")
+
+
+def _cpu_has(probe_name: str) -> bool:
+    probe = getattr(torch.cpu, probe_name, None)
+    try:
+        return bool(probe is not None and probe())
+    except RuntimeError:  # pragma: no cover - a build without the probe's backend
+        return False
 
 
 def use_autocast(device: torch.device) -> bool:
@@ -41,3 +46,11 @@ def use_autocast(device: torch.device) -> bool:
     if forced in ("0", "1"):
         return forced == "1"
     return cpu_has_native_bf16()
+
+
+def channels_last_weights(device: torch.device) -> bool:
+    """Whether the network's weights are kept channels-last on ``device``: where it runs in
+    bf16 on a GPU or on AMX, whose kernels walk that layout faster."""
+    if not use_autocast(device):
+        return False
+    return device.type == "cuda" or cpu_has_amx()
