@@ -165,7 +165,7 @@ STILL_TAKEN = ("star_field", "dark_void")
 @pytest.mark.parametrize("style_name", [
     pytest.param(name, marks=pytest.mark.xfail(
         strict=False, reason="issue 23: on some machines strength 50 still keeps less "
-                                   "than a recognisable cat under this style"))
+                             "than a recognisable cat under this style"))
     if name in STILL_TAKEN else name for name in sorted(LIMITS)])
 def test_the_photo_stays_recognisable_under_every_style(real_engine, style_name: str) -> None:
     figures = default_figures(real_engine, style_name)
