@@ -82,6 +82,26 @@ def test_the_engine_keeps_channels_last_weights_only_for_bf16_on_amx(
     assert conv.weight.is_contiguous() is not channels_last
 
 
+def test_a_network_follows_the_layout_when_the_arithmetic_changes_in_the_process(monkeypatch):
+    """Each job reads IMPASTO_CPU_BF16 afresh for its autocast; the network it gets must be laid
+    out for that arithmetic, not for the one the engine first built it under."""
+    from impasto_daemon.engine import StyleEngine
+    from impasto_daemon.engine.planning import numerics
+
+    monkeypatch.setattr(numerics, "cpu_has_amx", lambda: True)
+    engine = StyleEngine(device="cpu", weights="random", models=("vgg16",))
+
+    def first_conv_channels_last(bf16: str) -> bool:
+        monkeypatch.setenv(ENV_CPU_BF16, bf16)
+        net = engine.network("vgg16", "avg")
+        conv = next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
+        return conv.weight.is_contiguous(memory_format=torch.channels_last)
+
+    assert first_conv_channels_last("0") is False
+    assert first_conv_channels_last("1") is True
+    assert first_conv_channels_last("0") is False
+
+
 def test_channels_last_weights_give_the_same_loss_and_gradient_under_bf16(net):
     """The layout only changes how the kernels walk memory (faster for bf16 on the CPU)."""
     torch.manual_seed(0)

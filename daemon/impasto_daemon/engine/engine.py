@@ -59,7 +59,7 @@ class StyleEngine:
             state, info = load_vgg_features(model, weights, seed)
             self._state[model] = state
             self.weights_info[model] = info
-        self._nets: dict[tuple[str, str], VGGFeatures] = {}
+        self._nets: dict[tuple[str, str, bool], VGGFeatures] = {}
         self.targets = target_cache if target_cache is not None else TargetCache()
         self.memory_budget = memory_budget  # bytes; None = decided per job from free memory
         self._host_peak = HostPeak()
@@ -73,8 +73,11 @@ class StyleEngine:
         return self._state[model]
 
     def network(self, model: str, pooling: str) -> VGGFeatures:
-        """The frozen feature extractor, built once per (model, pooling) and kept on the device."""
-        key = (model, pooling)
+        """The frozen feature extractor, built once per (model, pooling, weight layout) and kept
+        on the device. The layout follows the arithmetic each job reads afresh
+        (planning/numerics.py), so a process that changes it gets a network laid out for it."""
+        channels_last = channels_last_weights(self.device)
+        key = (model, pooling, channels_last)
         if key not in self._nets:
             if model not in self._state:
                 raise ValueError(
@@ -82,7 +85,7 @@ class StyleEngine:
                 )
             net = VGGFeatures(model, self._state[model], (CONTENT_LAYER, *STYLE_LAYERS), pooling)
             net = net.to(self.device)
-            if channels_last_weights(self.device):
+            if channels_last:
                 net = net.to(memory_format=torch.channels_last)
             self._nets[key] = net
         return self._nets[key]
