@@ -8,8 +8,10 @@ with anything; ipc in a private folder cannot be intercepted. See issue 10, item
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -19,16 +21,21 @@ OTHER_UID = 65534  # "nobody": plays the other local user
 
 
 @pytest.fixture
-def no_config(monkeypatch, tmp_path):
-    """No XDG_RUNTIME_DIR, no IMPASTO_ENDPOINT, a private cache home and a shared temp folder."""
+def no_config(monkeypatch):
+    """No XDG_RUNTIME_DIR, no IMPASTO_ENDPOINT, a private cache home and a shared temp folder.
+
+    In a short folder of /tmp rather than pytest's tmp_path: the socket path must fit a Unix
+    socket's 100 bytes, and tmp_path grows with the user's name and pytest-xdist's worker."""
+    root = Path(tempfile.mkdtemp(prefix="ep-", dir="/tmp"))
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv(E.ENV_ENDPOINT, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "home" / ".cache"))
-    shared = tmp_path / "shared-tmp"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "home" / ".cache"))
+    shared = root / "shared-tmp"
     shared.mkdir()
     os.chmod(shared, 0o1777)
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
-    return tmp_path
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
 
 
 def test_a_folder_planted_in_the_temp_dir_cannot_move_the_endpoint_to_tcp(no_config):
