@@ -198,16 +198,15 @@ def test_the_strength_control_has_a_middle_even_on_a_flat_grey_photo(real_engine
 
 def measure_spread(weights: Path, names: list[str]) -> None:
     """Each style's figures in fp32 and bf16 on perturbed inputs, and the limits they give.
-    Each arithmetic gets its own engine: the network's weight layout follows the arithmetic
-    when the engine first builds it (channels-last under bf16), and on AVX512-BF16 the two
-    layouts give different pictures."""
+    Each job reads the arithmetic afresh and gets a network laid out for it (engine.py), as a
+    daemon started under either would."""
     from impasto_daemon.engine.planning.numerics import ENV_CPU_BF16
 
+    engine = StyleEngine(device="cpu", weights=str(weights), models=("vgg16",))
     for name in names:
         runs = []
         for arithmetic in ("0", "1"):
             os.environ[ENV_CPU_BF16] = arithmetic
-            engine = StyleEngine(device="cpu", weights=str(weights), models=("vgg16",))
             for seed in PERTURBATIONS:
                 figures, _ = stylise(engine, name, seed)
                 runs.append(figures)
