@@ -26,6 +26,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     shutil.rmtree(_OWN_CONFIG.pop("dir", ""), ignore_errors=True)
 
 
+@pytest.fixture
+def short_tmp():
+    """A private folder with a short path, for tests whose Unix socket lands below it: a socket
+    path must fit 100 bytes, and pytest's tmp_path grows with the user's name, the run's number
+    and pytest-xdist's worker."""
+    from pathlib import Path
+
+    root = Path(tempfile.mkdtemp(prefix="imp-", dir="/tmp"))
+    yield root
+    shutil.rmtree(root, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def engine():
     from impasto_daemon.engine import StyleEngine

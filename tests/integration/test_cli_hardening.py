@@ -92,7 +92,7 @@ def heard(proc: subprocess.Popen) -> list[str]:
 @as_root
 @pytest.mark.parametrize("where", ["XDG_RUNTIME_DIR", "temp folder"])
 def test_the_cli_never_talks_to_another_users_fake_daemon_through_a_planted_folder(
-        tmp_path, fake_daemon_of_another_user, where):
+        tmp_path, short_tmp, fake_daemon_of_another_user, where):
     shared = tmp_path / "shared"  # a sticky, world-writable folder like /tmp
     shared.mkdir()
     os.chmod(shared, 0o1777)
@@ -101,7 +101,7 @@ def test_the_cli_never_talks_to_another_users_fake_daemon_through_a_planted_fold
         env = env_without_endpoint(XDG_RUNTIME_DIR=str(shared))
     else:  # no XDG_RUNTIME_DIR: the folder the client used to expect in the temp dir
         planted = shared / f"impasto-{os.getuid()}"
-        env = env_without_endpoint(TMPDIR=str(shared), XDG_CACHE_HOME=str(tmp_path / "cache"))
+        env = env_without_endpoint(TMPDIR=str(shared), XDG_CACHE_HOME=str(short_tmp / "cache"))
     planted.mkdir(mode=0o777)
     os.chmod(planted, 0o777)
     os.chown(planted, OTHER_UID, OTHER_UID)
@@ -118,7 +118,7 @@ def test_the_cli_never_talks_to_another_users_fake_daemon_through_a_planted_fold
         assert f"{planted} belongs to user nobody" in line and "XDG_RUNTIME_DIR" in line
     else:  # the private folder in the user's cache is used; no daemon could start there
         assert run.returncode == 7
-        assert f"see {tmp_path}/cache/impasto/run/daemon.log" in one_line(run.stderr)
+        assert f"see {short_tmp}/cache/impasto/run/daemon.log" in one_line(run.stderr)
 
 
 @pytest.mark.parametrize("explicit", [False, True])

@@ -8,10 +8,8 @@ with anything; ipc in a private folder cannot be intercepted. See issue 10, item
 from __future__ import annotations
 
 import os
-import shutil
 import stat
 import tempfile
-from pathlib import Path
 
 import pytest
 
@@ -21,12 +19,10 @@ OTHER_UID = 65534  # "nobody": plays the other local user
 
 
 @pytest.fixture
-def no_config(monkeypatch):
-    """No XDG_RUNTIME_DIR, no IMPASTO_ENDPOINT, a private cache home and a shared temp folder.
-
-    In a short folder of /tmp rather than pytest's tmp_path: the socket path must fit a Unix
-    socket's 100 bytes, and tmp_path grows with the user's name and pytest-xdist's worker."""
-    root = Path(tempfile.mkdtemp(prefix="ep-", dir="/tmp"))
+def no_config(monkeypatch, short_tmp):
+    """No XDG_RUNTIME_DIR, no IMPASTO_ENDPOINT, a private cache home and a shared temp folder
+    (in ``short_tmp``: the socket lands below it)."""
+    root = short_tmp
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv(E.ENV_ENDPOINT, raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(root / "home" / ".cache"))
@@ -34,8 +30,7 @@ def no_config(monkeypatch):
     shared.mkdir()
     os.chmod(shared, 0o1777)
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
-    yield root
-    shutil.rmtree(root, ignore_errors=True)
+    return root
 
 
 def test_a_folder_planted_in_the_temp_dir_cannot_move_the_endpoint_to_tcp(no_config):
