@@ -60,13 +60,10 @@ def test_a_retry_must_repeat_the_same_request(client):
 
 
 def test_an_over_long_job_id_is_refused_at_once_not_after_a_timeout(daemon):
-    import time
-
+    # an answer, not a timeout: an unanswered request raises DaemonUnavailable, not DaemonError
     with Client(daemon.endpoint, timeout=10) as c:
-        t0 = time.monotonic()
         with pytest.raises(DaemonError) as info:
             c.cancel("x" * 200)
-        assert time.monotonic() - t0 < 0.5
         assert info.value.code == P.BAD_REQUEST and str(P.MAX_ID_LENGTH) in info.value.message
         with pytest.raises(DaemonError):
             small_job(c, job_id="y" * 200)
