@@ -1,10 +1,12 @@
-"""Shared fixtures: one warm random-weights engine per test session (CPU, tiny images)."""
+"""Shared fixtures: one warm random-weights engine per test session (CPU, tiny images), the
+suite's own configuration folder, and a short private folder for tests that put a socket in it."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -31,8 +33,6 @@ def short_tmp():
     """A private folder with a short path, for tests whose Unix socket lands below it: a socket
     path must fit 100 bytes, and pytest's tmp_path grows with the user's name, the run's number
     and pytest-xdist's worker."""
-    from pathlib import Path
-
     root = Path(tempfile.mkdtemp(prefix="imp-", dir="/tmp"))
     yield root
     shutil.rmtree(root, ignore_errors=True)

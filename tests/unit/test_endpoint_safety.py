@@ -22,15 +22,14 @@ OTHER_UID = 65534  # "nobody": plays the other local user
 def no_config(monkeypatch, short_tmp):
     """No XDG_RUNTIME_DIR, no IMPASTO_ENDPOINT, a private cache home and a shared temp folder
     (in ``short_tmp``: the socket lands below it)."""
-    root = short_tmp
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     monkeypatch.delenv(E.ENV_ENDPOINT, raising=False)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(root / "home" / ".cache"))
-    shared = root / "shared-tmp"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(short_tmp / "home" / ".cache"))
+    shared = short_tmp / "shared-tmp"
     shared.mkdir()
     os.chmod(shared, 0o1777)
     monkeypatch.setattr(tempfile, "tempdir", str(shared))
-    return root
+    return short_tmp
 
 
 def test_a_folder_planted_in_the_temp_dir_cannot_move_the_endpoint_to_tcp(no_config):

@@ -24,6 +24,10 @@ def smooth(seed: int, h: int = 48, w: int = 64) -> torch.Tensor:
     return F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
 
 
+def first_conv(net: VGGFeatures) -> torch.nn.Conv2d:
+    return next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
+
+
 def test_autocast_is_used_on_cuda_and_where_the_cpu_is_told(monkeypatch):
     assert use_autocast(torch.device("cuda")) is True
     assert use_autocast(torch.device("meta")) is False
@@ -77,7 +81,7 @@ def test_the_engine_keeps_channels_last_weights_only_for_bf16_on_amx(
     monkeypatch.setenv(ENV_CPU_BF16, bf16)
     monkeypatch.setattr(numerics, "cpu_has_amx", lambda: amx)
     net = StyleEngine(device="cpu", weights="random", models=("vgg16",)).network("vgg16", "avg")
-    conv = next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
+    conv = first_conv(net)
     assert conv.weight.is_contiguous(memory_format=torch.channels_last) is channels_last
     assert conv.weight.is_contiguous() is not channels_last
 
@@ -93,8 +97,7 @@ def test_a_network_follows_the_layout_when_the_arithmetic_changes_in_the_process
 
     def first_conv_channels_last(bf16: str) -> bool:
         monkeypatch.setenv(ENV_CPU_BF16, bf16)
-        net = engine.network("vgg16", "avg")
-        conv = next(m for m in net.layers if isinstance(m, torch.nn.Conv2d))
+        conv = first_conv(engine.network("vgg16", "avg"))
         return conv.weight.is_contiguous(memory_format=torch.channels_last)
 
     assert first_conv_channels_last("0") is False
