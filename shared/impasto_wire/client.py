@@ -43,8 +43,12 @@ class Client:
 
     def __init__(self, endpoint: str | None = None, *, timeout: float = 5.0,
                  curve: CurveClientKeys | None = None, context: zmq.Context | None = None,
-                 name: str = "impasto-client") -> None:
+                 name: str = "impasto-client",
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.endpoint = endpoint or discover_endpoint()
+        #: every deadline and silence is read on this clock (tests drive a fake one); ZeroMQ's
+        #: own wait for a message runs on real time, for as long as the clock says is left
+        self._clock = clock
         self.timeout = timeout
         self.name = name
         self.welcome: dict[str, Any] | None = None
@@ -70,9 +74,9 @@ class Client:
         self._active: dict[str, float] = {}
         self._ended: OrderedDict[str, None] = OrderedDict()  # recent terminal ids (de-duplicate)
         self._cancelling: set[str] = set()  # ids whose cancel awaits its answer
-        self._last_heard = time.monotonic()
+        self._last_heard = self._clock()
         self._last_ping = 0.0
-        self._last_tick = time.monotonic()
+        self._last_tick = self._clock()
         self._closed = False
 
     # --- requests -------------------------------------------------------------------------------
@@ -147,7 +151,7 @@ class Client:
         self._proven(timeout)
         self._send(header, frames, timeout)
         already = job_id in self._active  # a retry of a job still running here
-        self._active[job_id] = time.monotonic()
+        self._active[job_id] = self._clock()
         self._ended.pop(job_id, None)
         # the answer: accepted or an error; or, for a retry of a job that already ended, its
         # replayed end (while the job is still active here, its own end is not the answer)
@@ -197,15 +201,15 @@ class Client:
         """
         if self._pending:
             return self._take(self._pending.popleft())
-        deadline = time.monotonic() + max(0.0, timeout)
+        deadline = self._clock() + max(0.0, timeout)
         while True:
             self._keepalive()
-            left = deadline - time.monotonic()
+            left = deadline - self._clock()
             step = min(left, self.ping_interval) if self._active else left
             ev = self._recv(max(step, 0.0))
             if ev is not None:
                 return self._take(ev)
-            if time.monotonic() >= deadline:
+            if self._clock() >= deadline:
                 return None
 
     def events(self, job_id: str, timeout: float | None = None) -> Iterator[Event]:
@@ -214,13 +218,13 @@ class Client:
         ``timeout`` bounds the whole job (None: as long as the daemon is alive and working).
         Events of other jobs stay queued for ``poll``.
         """
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else self._clock() + timeout
         while True:
             ev = self._pop_pending(job_id)
             if ev is None:
                 if job_id not in self._active:
                     raise KeyError(f"job {job_id} is not active on this client")
-                left = None if deadline is None else deadline - time.monotonic()
+                left = None if deadline is None else deadline - self._clock()
                 if left is not None and left <= 0:
                     raise TimeoutError(f"job {job_id} did not finish within {timeout:.1f} s")
                 ev = self._wait(lambda e: e.job_id == job_id and e.type != MessageType.PONG, None,
@@ -320,7 +324,7 @@ class Client:
         if not self._sock.poll(int(timeout * 1000), zmq.POLLIN):
             return None
         parts = self._sock.recv_multipart(copy=False)
-        self._last_heard = time.monotonic()
+        self._last_heard = self._clock()
         try:
             msg = P.decode(parts, expect="reply")
         except P.ProtocolError as exc:
@@ -353,7 +357,7 @@ class Client:
         """Ping every ``ping_interval`` while jobs are active (the daemon cancels the jobs of a
         client it stops hearing from); give up on the daemon after ``dead_after`` s of
         silence."""
-        now = time.monotonic()
+        now = self._clock()
         if now - self._last_tick > self.dead_after:
             # we were not running (stopped, suspended, or the caller did not poll): silence
             # meanwhile says nothing about the daemon; ask about our jobs at once instead
@@ -385,9 +389,9 @@ class Client:
 
         ``timeout`` None means: wait while the daemon is alive (job waits); otherwise raise
         DaemonUnavailable when it runs out."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else self._clock() + timeout
         while True:
-            now = time.monotonic()
+            now = self._clock()
             if deadline is not None and now >= deadline:
                 raise self._watch.unavailable(timeout or 0.0)
             if job_deadline is not None and now >= job_deadline:

@@ -76,9 +76,9 @@ def paused(endpoint: str) -> None:
             ev = c.wait(job, on_progress=progress)
             say(state="ended", type=ev.type)
         except JobCancelled as exc:
-            say(state="cancelled", message=str(exc), reason=exc.reason, at=time.monotonic())
+            say(state="cancelled", message=str(exc), reason=exc.reason)
         except Exception as exc:  # noqa: BLE001 - the test reads what happened
-            say(state="failed", error=f"{type(exc).__name__}: {exc}", at=time.monotonic())
+            say(state="failed", error=f"{type(exc).__name__}: {exc}")
 
 
 if __name__ == "__main__":

@@ -130,14 +130,12 @@ def test_the_daemon_refuses_a_planted_runtime_folder_in_one_line_before_loading_
     argv = [DAEMON, "--device", "cpu", "--weights", str(tmp_path / "absent.pth")]
     if explicit:  # a good socket path, but the announce file would go in the planted folder
         argv += ["--endpoint", f"ipc://{tmp_path}/sock/d.sock"]
-    t0 = time.monotonic()
     run = subprocess.run(argv, env=env_without_endpoint(XDG_RUNTIME_DIR=str(runtime)),
                          capture_output=True, text=True, timeout=120)
     # 2 (configuration), not 4: the missing weights file was never looked at
     assert run.returncode == 2, run.stderr
     line = one_line(run.stderr)
     assert f"{runtime / 'impasto'} is a symbolic link" in line
-    assert time.monotonic() - t0 < 30
 
 
 # --- item 7: -q silences progress only ---------------------------------------------------------

@@ -7,7 +7,6 @@ import argparse
 import os
 import stat
 import subprocess
-import time
 
 import numpy as np
 import pytest
@@ -51,12 +50,10 @@ def test_curve_allowed_key_works_unknown_key_gets_nothing_and_stop_is_local(own_
         assert c.wait(job, timeout=60).type == M.RESULT
 
     mallory = CurveClientKeys.load(mallory_sec, server_pub)
-    t0 = time.monotonic()
     for keys in (mallory, None):  # an unknown key, and no encryption at all
         with pytest.raises(DaemonUnavailable):
             with Client(endpoint, curve=keys, timeout=1.5) as c:
                 c.hello()
-    assert time.monotonic() - t0 < 5
 
     # the daemon's own user on its machine (same runtime folder): stop is allowed
     env = dict(os.environ, IMPASTO_ENDPOINT=endpoint, IMPASTO_CURVE_CLIENT_KEY=alice_sec,

@@ -30,13 +30,13 @@ def test_socket_folder_is_private_and_the_endpoint_is_discoverable(daemon):
     assert "RANDOM" in out.stdout and daemon.endpoint in out.stdout
 
 
-def test_a_second_daemon_on_the_same_endpoint_says_already_running(daemon):
-    t0 = time.monotonic()
-    out = subprocess.run([DAEMON, "--endpoint", daemon.endpoint] + SHARED_ARGS,
+def test_a_second_daemon_on_the_same_endpoint_says_already_running(daemon, tmp_path):
+    # weights that do not exist: a daemon that loaded its model before asking would exit 4
+    args = SHARED_ARGS + ["--weights", str(tmp_path / "absent.pth")]
+    out = subprocess.run([DAEMON, "--endpoint", daemon.endpoint] + args,
                          capture_output=True, text=True, timeout=60)
-    assert out.returncode == 3, out.stderr
+    assert out.returncode == 3, out.stderr  # answered before loading any model
     assert "already running" in out.stderr and "pid" in out.stderr
-    assert time.monotonic() - t0 < 10  # answered before loading any model
     with Client(daemon.endpoint) as c:
         assert c.hello()["protocol"] == P.PROTOCOL_VERSION  # the first one is untouched
 
@@ -48,25 +48,23 @@ def test_listening_beyond_loopback_without_curve_is_refused(tmp_path):
     assert "refusing" in out.stderr and "curve" in out.stderr.lower()
 
 
-def test_no_daemon_is_reported_within_a_few_seconds(tmp_path):
-    t0 = time.monotonic()
-    with pytest.raises(DaemonUnavailable, match="impasto-daemon"):
+def test_no_daemon_is_reported_as_unavailable_naming_how_to_start_one(tmp_path):
+    with pytest.raises(DaemonUnavailable, match="impasto-daemon"):  # not a TimeoutError
         with Client(f"ipc://{tmp_path}/nothing.sock", timeout=2.0) as c:
             c.hello()
-    assert time.monotonic() - t0 < 3.0
 
 
-def test_kill_9_mid_job_is_reported_within_5_s_and_a_new_daemon_replaces_it(own_daemon):
+def test_kill_9_mid_job_is_reported_as_a_stopped_daemon_and_a_new_daemon_replaces_it(own_daemon):
     d = own_daemon()
     with Client(d.endpoint) as c:
         job = long_job(c)
         wait_until_optimising(c, job)
         d.signal(signal.SIGKILL)
-        t0 = time.monotonic()
+        # the client's silence limit (dead_after, 3 s; its timing is proven on a fake clock in
+        # tests/unit/test_client_clock.py), not the job's 30 s bound, which raises TimeoutError
         with pytest.raises(DaemonUnavailable, match="stopped answering"):
             for _ in c.events(job, timeout=30):
                 pass
-        assert time.monotonic() - t0 < 5.0
     assert d.wait() == -signal.SIGKILL
     assert os.path.exists(ipc_path(d.endpoint))  # the stale socket the killed daemon left
     d2 = own_daemon(endpoint=d.endpoint)

@@ -6,7 +6,6 @@ failed. Real sockets on loopback; the "daemons" here are bare ZeroMQ or TCP list
 from __future__ import annotations
 
 import socket
-import time
 
 import pytest
 import zmq
@@ -18,11 +17,9 @@ from impasto_wire.curve import CurveClientKeys
 
 
 def unanswered(endpoint: str, **kwargs) -> str:
-    t0 = time.monotonic()
     with pytest.raises(DaemonUnavailable) as info:
         with Client(endpoint, timeout=1.0, **kwargs) as c:
             c.hello()
-    assert time.monotonic() - t0 < 3.0
     return str(info.value)
 
 
