@@ -119,9 +119,9 @@ def test_cancel_mid_job_stops_it_and_the_next_job_succeeds(daemon, client):
     job = long_job(client)
     wait_until_optimising(client, job)
     with Client(daemon.endpoint) as other:  # like `impasto cancel ID` from a shell
-        t0 = time.monotonic()
+        # True is the daemon's answer (its "cancelled"): a cancel nobody answers raises
+        # DaemonUnavailable when the client's timeout runs out (Client.cancel -> _wait)
         assert other.cancel(job) is True
-        assert time.monotonic() - t0 < 3.0
     with pytest.raises(JobCancelled):
         client.wait(job, timeout=10)
     assert client.status()["running"] == []
@@ -180,13 +180,16 @@ def test_status_shows_the_running_job_and_memory(client):
         client.wait(job, timeout=10)
 
 
-def test_progress_arrives_at_least_once_a_second(client):
+def test_progress_streams_and_a_cancel_from_inside_the_event_loop_ends_it(client):
+    """Cancelling one's own job while reading its events: the cancel's answer is also the end
+    of that stream. (That progress comes at least once every HEARTBEAT seconds is proven on the
+    router's own, injected clock: tests/unit/test_router_heartbeat.py.)"""
     job = small_job(client, iterations=400, size=(64, 64))
-    last, gaps, cancelled = time.monotonic(), [], False
+    events, cancelled = [], False
     for ev in client.events(job, timeout=120):
-        now = time.monotonic()
-        gaps.append(now - last)
-        last = now
+        events.append(ev)
         if ev.type == M.PROGRESS and ev.get("step", 0) >= 40 and not cancelled:
             cancelled = client.cancel(job)
-    assert max(gaps) < 1.5, gaps
+    assert cancelled is True
+    assert events[-1].type == M.CANCELLED and events[-1].get("reason") == "cancel"
+    assert max(e.get("step", 0) for e in events if e.type == M.PROGRESS) < 400  # mid-run

@@ -11,18 +11,11 @@ import threading
 
 import pytest
 import zmq
+from fake_clock import FakeClock
 
 from impasto_wire import Client, DaemonUnavailable, Image, Style
 from impasto_wire import protocol as P
 from impasto_wire.protocol import MessageType
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 class MuteDaemon(threading.Thread):

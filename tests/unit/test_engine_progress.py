@@ -9,6 +9,7 @@ import math
 from dataclasses import dataclass
 
 import torch
+from fake_clock import FakeClock
 from pictures import smooth_image
 
 from impasto_daemon.engine import RunControls, StyleSettings
@@ -19,14 +20,6 @@ from impasto_daemon.engine.optimisation.loop import _Track
 from impasto_daemon.engine.planning.plan import plan_job
 
 DEFAULT = StyleSettings(size=512)  # three scales: caps 450, 450, 300 steps
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def power_curve(converge_at: int):

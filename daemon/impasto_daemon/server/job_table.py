@@ -17,7 +17,7 @@ import enum
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,8 @@ class JobTable:
     max_outcomes: int = 16
     max_outcome_bytes: int = 256 * 2**20
     counters: Counters = field(default_factory=Counters)
+    #: stamps ``Job.started``, which the router compares with its own clock: give both the same
+    clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:
         self._lock = threading.Condition()
@@ -191,7 +193,7 @@ class JobTable:
             if self._closed or not self._queue:
                 return None
             job = self._queue.popleft()
-            job.state, job.started = RUNNING, time.monotonic()
+            job.state, job.started = RUNNING, self.clock()
             return job
 
     def close(self) -> None:

@@ -102,9 +102,11 @@ def request_digest(msg: P.Message) -> bytes:
 
 
 def build_job(who: Requester, msg: P.Message, digest: bytes, max_pixels: int,
-              models: set[str]) -> Job:
+              models: set[str], *, now: float) -> Job:
     """The job a ``stylize`` message (already checked by ``protocol.decode``) asks for; raises
-    ProtocolError for settings the engine would refuse or a model this daemon has not loaded."""
+    ProtocolError for settings the engine would refuse or a model this daemon has not loaded.
+    ``now`` (the router's clock) stamps its submission: heartbeats and the client-silence check
+    compare it with that clock."""
     h = msg.header
     contents_d, styles_d = h["contents"], h["styles"]
     settings = dict(h.get("settings", {}))
@@ -131,7 +133,7 @@ def build_job(who: Requester, msg: P.Message, digest: bytes, max_pixels: int,
     return Job(id=msg.id, owner=who.identity, key=who.key, peer=who.peer, digest=digest,
                nbytes=sum(len(f) for f in frames), contents=contents, styles=styles,
                settings=st, preview=int(h.get("preview", 0)), parts=msg.parts,
-               layers=len(contents))
+               layers=len(contents), submitted=now, last_sent=now)
 
 
 def result_header(job_id: str, images: list[np.ndarray], stats: list[StyleStats],

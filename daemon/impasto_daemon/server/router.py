@@ -69,8 +69,12 @@ class Router:
     def __init__(self, sock: zmq.Socket, outbox: Outbox, table: JobTable, limits: P.Limits,
                  info: DaemonInfo, *, client_timeout: float = 10.0, local_transport: bool = True,
                  token: str | None = None,
-                 extra_status: Callable[[], dict[str, Any]] | None = None) -> None:
+                 extra_status: Callable[[], dict[str, Any]] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock`` times every heartbeat, silence, retry and shutdown deadline (and stamps the
+        jobs built here), so a test can drive them by hand; pass the JobTable the same one."""
         self.sock, self.outbox, self.table = sock, outbox, table
+        self.clock = clock
         self.limits, self.info = limits, info
         self.client_timeout = client_timeout
         self.local_transport = local_transport  # ipc: every peer is the daemon's user
@@ -98,7 +102,7 @@ class Router:
         while True:
             if self._stop_requested and not self.stopping:
                 self._begin_shutdown(shutdown_grace)
-            now = time.monotonic()
+            now = self.clock()
             if self.stopping and (now > self._stop_deadline or (
                     not len(self.table) and now >= self._settle_until)):
                 break
@@ -108,13 +112,14 @@ class Router:
             if self.outbox.fileno() in ready:
                 for item in self.outbox.drain():
                     self._guarded_worker_message(item)
-            self._tick(time.monotonic())
+            self._tick(self.clock())
         self._flush_retries()
 
     def _begin_shutdown(self, grace: float) -> None:
         self.stopping = True
-        self._stop_deadline = time.monotonic() + grace
-        self._settle_until = time.monotonic() + min(STOP_SETTLE, grace)
+        now = self.clock()
+        self._stop_deadline = now + grace
+        self._settle_until = now + min(STOP_SETTLE, grace)
         queued = self.table.drain()
         log.info("shutting down: %d queued job(s) dropped, %d running cancelled",
                  len(queued), len(self.table) - len(queued))
@@ -132,7 +137,7 @@ class Router:
             if len(parts) < 2:
                 continue
             identity = parts[0].bytes
-            self.clients.heard(identity, time.monotonic())
+            self.clients.heard(identity, self.clock())
             try:
                 self._handle(identity, parts[1:])
             except Exception as exc:  # a bug must not take the daemon down with it
@@ -164,7 +169,7 @@ class Router:
         elif t == MessageType.STATUS:
             self._send(identity, status_header(
                 msg.id, who, self.info, self.limits, self.table, self.clients,
-                stopping=self.stopping, extra=self.extra_status))
+                now=self.clock(), stopping=self.stopping, extra=self.extra_status))
         elif t == MessageType.STYLIZE:
             self._submit(who, msg)
         elif t == MessageType.CANCEL:
@@ -192,7 +197,7 @@ class Router:
             if exc.errno == zmq.EHOSTUNREACH:
                 self.clients.unreachable(identity)
             elif exc.errno == zmq.EAGAIN and terminal:
-                self._retry.append((identity, parts, time.monotonic() + self.client_timeout))
+                self._retry.append((identity, parts, self.clock() + self.client_timeout))
             else:
                 log.debug("dropped a %s message: %s", header.get("type"), exc)
             return False
@@ -238,7 +243,8 @@ class Router:
             self._send(identity, P.error_header(job_id, claim.code, claim.message))
             return
         try:
-            job = build_job(who, msg, digest, self.limits.max_pixels, self.info.model_names)
+            job = build_job(who, msg, digest, self.limits.max_pixels, self.info.model_names,
+                            now=self.clock())
             ahead = self.table.submit(job)
         except P.ProtocolError as exc:
             self._send(identity, P.error_header(job_id, exc.code, exc.message))
@@ -325,7 +331,7 @@ class Router:
                   preview: dict[str, Any] | None = None) -> None:
         """Send ``event`` to the job's owner; ``since`` is when the job started (or was
         submitted, while it waits)."""
-        now = time.monotonic()
+        now = self.clock()
         event = dataclasses.replace(event, layers=job.layers, heartbeat=heartbeat,
                                     elapsed=now - since, preview=None)
         if not heartbeat:
@@ -336,7 +342,7 @@ class Router:
 
     def _result(self, job: Job, images: list[Any], stats: list[StyleStats],
                 started: float) -> None:
-        header = result_header(job.id, images, stats, seconds=time.monotonic() - started)
+        header = result_header(job.id, images, stats, seconds=self.clock() - started)
         log.info("job %s done in %.2f s", job.id, header["seconds"])
         for other in job.cancellers:
             self._send(other, P.error_header(job.id, P.UNKNOWN_JOB,
@@ -414,7 +420,7 @@ class Router:
 
     def _flush_retries(self) -> None:
         pending, self._retry = self._retry, []
-        now = time.monotonic()
+        now = self.clock()
         for identity, parts, deadline in pending:
             try:
                 self.sock.send_multipart(parts, flags=zmq.NOBLOCK, copy=False)

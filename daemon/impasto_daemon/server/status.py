@@ -64,11 +64,11 @@ def running_summary(view: LiveJob, now: float) -> dict[str, Any]:
 
 
 def status_header(msg_id: str, who: Requester, info: DaemonInfo, limits: P.Limits,
-                  table: JobTable, clients: ClientLiveness, *, stopping: bool,
+                  table: JobTable, clients: ClientLiveness, *, now: float, stopping: bool,
                   extra: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The daemon, its device and memory, and the jobs ``who`` may see (all of them for the
-    daemon's own user; ``hidden_jobs`` counts the others)."""
-    now = time.monotonic()
+    daemon's own user; ``hidden_jobs`` counts the others). ``now`` is the router's clock, the
+    one the clients' and jobs' times were taken with."""
     running, queued = table.visible(who)
     return P.make_header(
         MessageType.STATUS_REPLY, msg_id, daemon_version=info.daemon_version,
