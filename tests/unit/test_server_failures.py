@@ -136,7 +136,9 @@ def test_other_failures_have_stable_codes_and_the_daemon_keeps_serving(server, s
 def test_heartbeats_cover_iterations_slower_than_a_second(server):
     endpoint, _ = server
     with Client(endpoint) as c:
-        c.dead_after = 1.2  # would declare the daemon dead without the heartbeat
+        # the worker is silent for 3.9 s: without heartbeats the client would give up at 2.5 s,
+        # with them (one a second; their timing: test_router_heartbeat.py) it hears ~1 s apart
+        c.dead_after = 2.5
         events = run(c, seed=4)
         assert events[-1].type == M.RESULT
         assert any(e.get("heartbeat") for e in events)
