@@ -54,6 +54,7 @@ def test_round_trip_streams_progress_and_keeps_alpha_pixel_exact(client):
     [stats] = events[-1].get("stats")
     assert stats["iterations"] == 6 and stats["seed"] == 3 and stats["device"] == "cpu"
     assert stats["seconds"] > 0
+    assert 0 <= stats["photo_kept"] <= 1 and stats["kept_asked"] == pytest.approx(0.45)  # at 50
 
 
 def test_several_layers_come_back_together_at_their_own_sizes(client):

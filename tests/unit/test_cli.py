@@ -96,6 +96,10 @@ def test_the_closing_line_names_the_style_weight_the_strength_chose():
     stats = dict(seconds=2.0, device="cpu", iterations=40, seed=0, model="vgg16",
                  weights="RANDOM", style_weight=1.7)
     assert "style weight 1.7," in done_line(stats)
+    held = done_line(dict(stats, photo_kept=0.6712, kept_asked=0.45))
+    assert "style weight 1.7 (photo kept 0.67 where the strength asks 0.45)," in held
+    given = done_line(dict(stats, photo_kept=None, kept_asked=None))  # a weight given: no ask
+    assert "photo kept" not in given
 
 
 # --- hardening (issue 10): what a user does by mistake, told in one line, before any work ---

@@ -127,6 +127,7 @@ def test_a_given_style_weight_is_used_as_it_is(engine, rng):
     _, stats = engine.stylize(content, [style], StyleSettings(size=40, iterations=8,
                                                               multiscale=False, style_weight=3.0))
     assert stats.style_weight == 3.0 and stats.weight_changes == []
+    assert stats.kept_asked is None and stats.photo_kept is None  # no strength, nothing asked
 
 
 def test_the_run_follows_the_governor_and_reports_steps_in_order(engine, rng, monkeypatch):
@@ -140,6 +141,7 @@ def test_the_run_follows_the_governor_and_reports_steps_in_order(engine, rng, mo
                               events.append)
     assert [kept for kept, _ in stats.weight_changes] == [0.1]
     assert stats.style_weight < g.FIRST_WEIGHT
+    assert (stats.photo_kept, stats.kept_asked) == (0.5, g.kept_target(50))  # the last reading
     assert stats.iterations <= 40
     steps = [e.step for e in events if e.stage == "optimising"]
     assert steps == sorted(steps) and steps[-1] == stats.iterations
@@ -153,4 +155,6 @@ def test_strength_moves_the_picture_from_the_photo_toward_the_style(engine, rng)
             size=48, iterations=30, multiscale=False, strength=strength))
         kept[strength] = photo_kept(out[..., :3].astype(np.float64), content[..., :3])
         assert stats.style_weight > 0
+        # what the run reports is what the finished picture keeps (read before its rounding)
+        assert stats.photo_kept == pytest.approx(kept[strength], abs=0.03)
     assert kept[0] > kept[100]

@@ -13,6 +13,9 @@ from impasto_wire.progress import ProgressEvent, eta_text, format_eta, step_text
 def done_line(stats: Mapping[str, Any]) -> str:
     """The closing line of a finished job, the same for the local engine and the daemon."""
     weight = f", style weight {stats['style_weight']:.3g}" if stats.get("style_weight") else ""
+    if stats.get("photo_kept") is not None and stats.get("kept_asked") is not None:
+        weight += (f" (photo kept {stats['photo_kept']:.2f} where the strength asks "
+                   f"{stats['kept_asked']:.2f})")
     return (f"done in {stats['seconds']:.1f}s on {stats['device']}, {stats['iterations']} "
             f"iterations{weight}, seed {stats['seed']}, {stats['model']} ({stats['weights']})")
 

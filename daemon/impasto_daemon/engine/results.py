@@ -23,6 +23,10 @@ class StyleStats:
     style_weight: float = 0.0  # the weight painted with at the end: the strength's, or given
     #: (photo_kept read, new weight) at each move of the weight (strength/governor.py)
     weight_changes: list[tuple[float, float]] = field(default_factory=list)
+    #: with a strength: the photo_kept it asks for, and what the finished picture read at the
+    #: last scale (None when a style weight was given)
+    kept_asked: float | None = None
+    photo_kept: float | None = None
 
     @property
     def peak_bytes_per_megapixel(self) -> float:

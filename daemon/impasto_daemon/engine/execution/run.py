@@ -81,6 +81,7 @@ class StyleRun:
         #: holds the strength by moving the style weight; None when a weight was given
         self.governor = None if settings.style_weight is not None else Governor(settings.strength)
         self.final_loss = 0.0
+        self.photo_kept: float | None = None  # the last stretch's reading, with a governor
         self.started = time.monotonic()
 
     @property
@@ -158,8 +159,11 @@ class StyleRun:
             done += outcome.steps
             if math.isfinite(outcome.loss):
                 self.final_loss = outcome.loss
-            move = None if governor is None or done >= scale.steps else governor.retune(
-                self._kept(result, photos), settled=outcome.converged)
+            if governor is None:
+                break
+            self.photo_kept = self._kept(result, photos)
+            move = None if done >= scale.steps else governor.retune(
+                self.photo_kept, settled=outcome.converged)
             if move is None:
                 break
             image = start() if move == "lighter" else result
@@ -229,4 +233,6 @@ class StyleRun:
             memory_budget_bytes=self.budget, batch=len(self.sources),
             style_weight=self.current.style_weight or 0.0,
             weight_changes=[] if self.governor is None else list(self.governor.history),
+            kept_asked=None if self.governor is None else self.governor.target,
+            photo_kept=self.photo_kept,
         )
