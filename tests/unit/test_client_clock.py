@@ -8,6 +8,7 @@ ROUTER in a thread that accepts one job and then never speaks again."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import zmq
@@ -67,11 +68,13 @@ def job_on_a_mute_daemon(short_tmp):
 
 
 def settle(daemon: MuteDaemon, pings: int) -> int:
-    """The daemon's ping count once ``pings`` arrived, or what did within a few seconds."""
+    """The daemon's ping count once ``pings`` arrived (or a few seconds passed), read again a
+    moment later so that a ping too many has had time to arrive as well."""
     for _ in range(100):
         if daemon.pings() >= pings:
             break
-        threading.Event().wait(0.05)
+        time.sleep(0.05)
+    time.sleep(0.2)
     return daemon.pings()
 
 
