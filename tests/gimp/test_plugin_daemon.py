@@ -45,11 +45,9 @@ def one_layer_run(style: str, extra: str = "", size: tuple[int, int] = (W, H)) -
     return f"""
         img = Gimp.Image.new({w}, {h}, Gimp.ImageBaseType.RGB)
         src = make_layer(img, "Photo", {w}, {h}, pattern({w}, {h}, 1))
-        t0 = time.monotonic()
         r = stylize(img, [src], style_file={style!r}{extra})
         emit({{"result": r, "layers": [l.get_name() for l in img.get_layers()],
-               "intact": read_pixels(src) == pattern({w}, {h}, 1),
-               "seconds": time.monotonic() - t0}})
+               "intact": read_pixels(src) == pattern({w}, {h}, 1)}})
         img.delete()
     """
 
@@ -148,10 +146,11 @@ def test_daemon_killed_mid_job_is_an_error_and_changes_nothing(impasto, style, t
         doomed.kill()
     (got,) = res.data
     assert got["result"]["status"] == "execution-error", (got, res.log)
+    # noticed by the client's silence limit (its timing: tests/unit/test_client_clock.py); a
+    # killed daemon's job never ends, and the run's own bound would leave no result at all
     assert "stopped answering while it worked" in got["result"]["message"]
     assert "nothing was changed" in got["result"]["message"]
     assert got["layers"] == ["Photo"] and got["intact"]
-    assert got["seconds"] < 30  # noticed within seconds, not after the whole job
 
 
 def test_killed_plugin_gets_its_job_cancelled(impasto, style, daemon):
