@@ -176,19 +176,22 @@ class Reference:
     CPU time, all threads). The loss weights default to the tutorial's own (1e6 and 1), tuned
     for torchvision's VGG; the Keras-derived anchor's activations are about 58x larger
     (inputs in 0-255), and with them the loop often diverges to clipped noise:
-    ``--ref-style-weight`` and ``--ref-content-weight`` change them."""
+    ``--ref-style-weight`` and ``--ref-content-weight`` change them. ``timer`` replaces the
+    clock's reading (a test's fake clock)."""
 
     def __init__(self, features: torch.nn.Sequential, clock: str = "seconds",
-                 style_weight: float = 1e6, content_weight: float = 1.0) -> None:
+                 style_weight: float = 1e6, content_weight: float = 1.0,
+                 timer: Callable[[], float] | None = None) -> None:
         self.features = features
         self.clock = clock
+        self.read = timer or (time.perf_counter if clock == "seconds" else time.process_time)
         self.weights = {"style_weight": style_weight, "content_weight": content_weight}
         self.first_conv = next(m for m in features if isinstance(m, torch.nn.Conv2d))
         self.norm = _Normalization(torch.device("cpu"))
 
     def run(self, content: np.ndarray, style: np.ndarray, budget: float) -> tuple[
             np.ndarray, dict[str, float], int]:
-        read = time.perf_counter if self.clock == "seconds" else time.process_time
+        read = self.read
         start = read()
         seen: dict[str, Any] = {"input": None, "calls": 0}
 
