@@ -92,8 +92,7 @@ def rig(short_tmp):
     info = DaemonInfo("test", "cpu", ["cpu"], [{"name": "vgg19", "label": "fake",
                                                 "source": "random", "random": True}],
                       endpoint, started=T0)
-    router = Router(server, outbox, table, P.Limits(), info, client_timeout=CLIENT_TIMEOUT,
-                    clock=clock)
+    router = Router(server, outbox, table, P.Limits(), info, client_timeout=CLIENT_TIMEOUT)
     client = ctx.socket(zmq.DEALER)
     client.setsockopt(zmq.LINGER, 0)
     client.connect(endpoint)

@@ -104,7 +104,8 @@ class JobTable:
     max_outcomes: int = 16
     max_outcome_bytes: int = 256 * 2**20
     counters: Counters = field(default_factory=Counters)
-    #: stamps ``Job.started``, which the router compares with its own clock: give both the same
+    #: the daemon's clock: it stamps ``Job.started``, and the router reads it for every other
+    #: time of a job (submitted, last sent, heartbeats, client silence)
     clock: Callable[[], float] = time.monotonic
 
     def __post_init__(self) -> None:

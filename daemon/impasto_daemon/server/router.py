@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -69,12 +68,12 @@ class Router:
     def __init__(self, sock: zmq.Socket, outbox: Outbox, table: JobTable, limits: P.Limits,
                  info: DaemonInfo, *, client_timeout: float = 10.0, local_transport: bool = True,
                  token: str | None = None,
-                 extra_status: Callable[[], dict[str, Any]] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``clock`` times every heartbeat, silence, retry and shutdown deadline (and stamps the
-        jobs built here), so a test can drive them by hand; pass the JobTable the same one."""
+                 extra_status: Callable[[], dict[str, Any]] | None = None) -> None:
+        """Every heartbeat, silence, retry and shutdown deadline, and the jobs built here, are
+        timed on the table's clock (``JobTable.clock``), the one that stamps a job's start: one
+        clock for all of a job's times, which a test drives by hand."""
         self.sock, self.outbox, self.table = sock, outbox, table
-        self.clock = clock
+        self.clock = table.clock
         self.limits, self.info = limits, info
         self.client_timeout = client_timeout
         self.local_transport = local_transport  # ipc: every peer is the daemon's user
